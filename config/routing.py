@@ -1,0 +1,3 @@
+"""Every WebSocket route, one list per app."""
+
+websocket_urlpatterns: list = []
