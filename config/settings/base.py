@@ -151,7 +151,7 @@ SPECTACULAR_SETTINGS = {
 WEB_HOST = env("WEB_HOST", default="127.0.0.1")
 WEB_PORT = env.int("WEB_PORT", default=8000)
 # Where people reach the site; used for absolute links in the API (watch_url).
-SITE_URL = env("SITE_URL", default=f"http://{WEB_HOST}:{WEB_PORT}").rstrip("/")
+SITE_URL = (env("SITE_URL", default="") or f"http://{WEB_HOST}:{WEB_PORT}").rstrip("/")
 MEDIA_SERVER = env("MEDIA_SERVER", default="nginx-rtmp")  # "nginx-rtmp" (local) or "srs" (docker-compose)
 RTMP_HOST = env("RTMP_HOST", default="127.0.0.1")
 RTMP_PORT = env.int("RTMP_PORT", default=1935)
@@ -159,9 +159,9 @@ RTMP_APP = env("RTMP_APP", default="live")
 HLS_HOST = env("HLS_HOST", default="127.0.0.1")
 HLS_PORT = env.int("HLS_PORT", default=8080)
 # The OBS "Server" field.
-RTMP_PUBLIC_URL = env("RTMP_PUBLIC_URL", default=f"rtmp://{RTMP_HOST}:{RTMP_PORT}/{RTMP_APP}")
+RTMP_PUBLIC_URL = env("RTMP_PUBLIC_URL", default="") or f"rtmp://{RTMP_HOST}:{RTMP_PORT}/{RTMP_APP}"
 # Playback URL; {playback_id} is the only thing substituted. Never contains the publish key.
-HLS_URL_TEMPLATE = env("HLS_URL_TEMPLATE", default=f"http://{HLS_HOST}:{HLS_PORT}/hls/{{playback_id}}.m3u8")
+HLS_URL_TEMPLATE = env("HLS_URL_TEMPLATE", default="") or f"http://{HLS_HOST}:{HLS_PORT}/hls/{{playback_id}}.m3u8"
 
 LOGGING = {
     "version": 1,
