@@ -143,26 +143,26 @@ class StreamStatusApi(APIView):
 
 class _StreamActionApi(APIView):
     permission_classes = [IsAuthenticated]
-    action = None  # the service to call
+    service = None  # the service to call
 
     @extend_schema(request=None, responses=StreamOutputSerializer)
     def post(self, request, stream_id):
         stream = _get_managed_stream(request, stream_id)
-        self.action(stream=stream)
+        self.service(stream=stream)
         return Response(StreamOutputSerializer(_get_stream(stream_id), context={"request": request}).data)
 
 
 class StreamStartApi(_StreamActionApi):
-    action = staticmethod(services.stream_start)
+    service = staticmethod(services.stream_start)
 
 
 class StreamStopApi(_StreamActionApi):
-    action = staticmethod(services.stream_end)
+    service = staticmethod(services.stream_end)
 
 
 class StreamCancelApi(_StreamActionApi):
-    action = staticmethod(services.stream_cancel)
+    service = staticmethod(services.stream_cancel)
 
 
 class StreamRotateKeyApi(_StreamActionApi):
-    action = staticmethod(services.stream_rotate_key)
+    service = staticmethod(services.stream_rotate_key)
