@@ -30,7 +30,7 @@ class AuthSignupApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
-    class InputSerializer(serializers.Serializer):
+    class AuthSignupInputSerializer(serializers.Serializer):
         username = serializers.RegexField(
             r"^[\w.@+-]+\Z", max_length=150, error_messages={"invalid": "Letters, digits and @/./+/-/_ only."}
         )
@@ -55,10 +55,10 @@ class AuthSignupApi(APIView):
                 raise serializers.ValidationError({"password": list(exc.messages)}) from exc
             return attrs
 
-    @extend_schema(request=InputSerializer, responses={201: inline_serializer(
+    @extend_schema(request=AuthSignupInputSerializer, responses={201: inline_serializer(
         "SignupOutput", {"user": UserOutputSerializer(), "token": serializers.CharField()})})
     def post(self, request):
-        incoming = self.InputSerializer(data=request.data)
+        incoming = self.AuthSignupInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         user = user_signup(**incoming.validated_data)
         return Response(
@@ -73,13 +73,13 @@ class AuthTokenApi(APIView):
     throttle_classes = [ScopedRateThrottle]
     throttle_scope = "auth"
 
-    class InputSerializer(serializers.Serializer):
+    class AuthTokenInputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=128, write_only=True)
 
-    @extend_schema(request=InputSerializer, responses={200: _TokenOutput})
+    @extend_schema(request=AuthTokenInputSerializer, responses={200: _TokenOutput})
     def post(self, request):
-        incoming = self.InputSerializer(data=request.data)
+        incoming = self.AuthTokenInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         user = authenticate(request, **incoming.validated_data)
         if user is None:
@@ -98,7 +98,7 @@ class MeApi(APIView):
 class MeBecomeArtistApi(APIView):
     permission_classes = [IsAuthenticated]
 
-    class InputSerializer(serializers.Serializer):
+    class MeBecomeArtistInputSerializer(serializers.Serializer):
         slug = serializers.SlugField(max_length=50, required=False)
         display_name = serializers.CharField(max_length=80, required=False)
 
@@ -107,9 +107,9 @@ class MeBecomeArtistApi(APIView):
                 raise serializers.ValidationError("That channel name is taken.")
             return value
 
-    @extend_schema(request=InputSerializer, responses=UserOutputSerializer)
+    @extend_schema(request=MeBecomeArtistInputSerializer, responses=UserOutputSerializer)
     def post(self, request):
-        incoming = self.InputSerializer(data=request.data)
+        incoming = self.MeBecomeArtistInputSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         user = user_become_artist(user=request.user, **incoming.validated_data)
         return Response(UserOutputSerializer(User.objects.select_related("channel").get(pk=user.pk)).data)
@@ -124,7 +124,7 @@ class MeFollowsApi(APIView):
 
 
 class ArtistDetailApi(APIView):
-    class InputSerializer(serializers.Serializer):
+    class ArtistDetailInputSerializer(serializers.Serializer):
         display_name = serializers.CharField(max_length=80, required=False)
         bio = serializers.CharField(max_length=2000, required=False, allow_blank=True)
 
@@ -138,12 +138,12 @@ class ArtistDetailApi(APIView):
         data["following"] = user_follows(user=request.user, channel=channel)
         return Response(data)
 
-    @extend_schema(request=InputSerializer, responses=ChannelOutputSerializer)
+    @extend_schema(request=ArtistDetailInputSerializer, responses=ChannelOutputSerializer)
     def patch(self, request, slug):
         channel = get_object_or_404(Channel, slug=slug)
         if channel.owner_id != request.user.pk and not request.user.is_staff:
             return Response({"detail": "Only the channel's owner can edit it."}, status=403)
-        incoming = self.InputSerializer(data=request.data, partial=True)
+        incoming = self.ArtistDetailInputSerializer(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
         channel_update(channel=channel, data=incoming.validated_data)
         return Response(ChannelOutputSerializer(get_object_or_404(channel_list(), slug=slug)).data)
