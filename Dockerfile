@@ -14,7 +14,7 @@ COPY requirements.txt .
 RUN pip install -r requirements.txt
 COPY . .
 # collectstatic needs settings to import; these values never reach a running container.
-RUN DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=build python manage.py collectstatic --noinput -v0 \
+RUN DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=build MEDIA_SERVER_CALLBACK_SECRET=build-only python manage.py collectstatic --noinput -v0 \
  && mkdir -p /app/var/media && chown -R backline /app/var
 
 USER backline

@@ -6,6 +6,8 @@ from .base import env
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")  # no default: refuse to start without one
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS")  # no default either
+# The media server's callbacks carry this secret; a derived default is fine on a laptop only.
+MEDIA_SERVER_CALLBACK_SECRET = env("MEDIA_SERVER_CALLBACK_SECRET")
 
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)

@@ -74,6 +74,15 @@ def test_every_variable_is_known(compose):
     example = set(re.findall(r"^([A-Z0-9_]+)=", (BASE / ".env.example").read_text(), re.M))
     for name in re.findall(r"\$\{([A-Z0-9_]+)", text):
         assert name in example, f"${{{name}}} is not in .env.example"
-    read = _settings_variables()
+    read = _settings_variables() | {"DJANGO_SETTINGS_MODULE"}  # read by Django itself
     for variable in compose["x-app"]["environment"]:
         assert variable in read, f"the app never reads {variable}"
+
+
+def test_srs_calls_back_the_web_service_with_the_secret(compose):
+    hooks = compose["services"]["srs"]["environment"]
+    for action in ("PUBLISH", "UNPUBLISH", "PLAY", "STOP", "HLS"):
+        url = hooks[f"SRS_VHOST_HTTP_HOOKS_ON_{action}"]
+        assert url.startswith("http://web:8000/hooks/srs/${MEDIA_SERVER_CALLBACK_SECRET"), action
+    conf = (BASE / "deploy" / "srs" / "srs.conf").read_text()
+    assert re.search(r"http_hooks\s*{[^}]*enabled\s+on;", conf, re.S)

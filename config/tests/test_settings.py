@@ -17,18 +17,27 @@ def _run(extra_env):
                           capture_output=True, text=True, timeout=60)
 
 
+REQUIRED = {"DJANGO_SECRET_KEY": "x" * 50, "DJANGO_ALLOWED_HOSTS": "live.example.com",
+            "MEDIA_SERVER_CALLBACK_SECRET": "y" * 40}
+
+
 def test_production_refuses_to_start_without_a_secret_key():
-    result = _run({"DJANGO_ALLOWED_HOSTS": "live.example.com"})
+    result = _run({"DJANGO_ALLOWED_HOSTS": "live.example.com", "MEDIA_SERVER_CALLBACK_SECRET": "y" * 40})
     assert result.returncode != 0 and "DJANGO_SECRET_KEY" in result.stderr
 
 
 def test_production_refuses_to_start_without_allowed_hosts():
-    result = _run({"DJANGO_SECRET_KEY": "x" * 50})
+    result = _run({"DJANGO_SECRET_KEY": "x" * 50, "MEDIA_SERVER_CALLBACK_SECRET": "y" * 40})
     assert result.returncode != 0 and "DJANGO_ALLOWED_HOSTS" in result.stderr
 
 
+def test_production_refuses_to_start_without_a_callback_secret():
+    result = _run({k: v for k, v in REQUIRED.items() if k != "MEDIA_SERVER_CALLBACK_SECRET"})
+    assert result.returncode != 0 and "MEDIA_SERVER_CALLBACK_SECRET" in result.stderr
+
+
 def test_production_turns_on_secure_transport():
-    result = _run({"DJANGO_SECRET_KEY": "x" * 50, "DJANGO_ALLOWED_HOSTS": "live.example.com"})
+    result = _run(REQUIRED)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["31536000", "True", "True", "True", "False"]
 

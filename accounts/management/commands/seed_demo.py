@@ -36,8 +36,8 @@ class Command(BaseCommand):
         PASSWORD_FILE.chmod(0o600)
 
         artist = User.objects.get(username="demo-artist")
-        stream = artist.streams.filter(status__in=[Stream.Status.SCHEDULED, Stream.Status.PREPARING,
-                                                   Stream.Status.LIVE]).first()
+        # A stream left live by an earlier run is ended by the reconnect sweep: offer a fresh one.
+        stream = artist.streams.filter(status__in=[Stream.Status.SCHEDULED, Stream.Status.PREPARING]).first()
         if stream is None:
             stream = stream_create(artist=artist, title="Demo set: first light",
                                    description="A scheduled demo stream. Point OBS (or ffmpeg) at it.",
