@@ -23,6 +23,7 @@ run:
 	$(VENV)/python manage.py migrate --noinput
 	$(VENV)/python manage.py seed_demo
 	$(VENV)/python manage.py collectstatic --noinput -v0
+	$(VENV)/python manage.py media_server_config
 	$(VENV)/honcho -f Procfile start
 
 test:

@@ -1,3 +1,5 @@
 """Every WebSocket route, one list per app."""
 
-websocket_urlpatterns: list = []
+from livestreams.routing import websocket_urlpatterns as livestreams_ws
+
+websocket_urlpatterns: list = [*livestreams_ws]

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from livestreams import channel_views
 from config.health import health
 
 api_v1 = [
@@ -18,6 +19,8 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     path("accounts/", include("accounts.urls")),
+    path("@<slug:slug>/", channel_views.channel, name="channel"),
+    path("", include("streaming.urls")),  # media-server callbacks (/hooks/...) and stream health API
     path("", include("livestreams.urls")),
 ]
 if settings.DEBUG:

@@ -76,3 +76,62 @@ class StreamAdmin(admin.ModelAdmin):
     @admin.action(description="Rotate the publish keys of selected streams")
     def rotate_keys(self, request, queryset):
         _bulk(self, request, queryset, services.stream_rotate_key, "Rotated the key of")
+
+
+# --- Realtime: chat, moderation, reactions, viewers ---
+from livestreams.models import (  # noqa: E402
+    BlockedWord,
+    ChatEvent,
+    ChatMessage,
+    ChatModerator,
+    ChatSanction,
+    ReactionTally,
+    ViewerSession,
+)
+
+
+@admin.register(ChatMessage)
+class ChatMessageAdmin(admin.ModelAdmin):
+    list_display = ("stream", "user", "seq", "text", "created_at", "deleted_at")
+    list_select_related = ("stream", "user")
+    search_fields = ("text", "user__username")
+    raw_id_fields = ("stream", "user", "deleted_by")
+    readonly_fields = ("seq", "created_at")
+
+
+@admin.register(ChatSanction)
+class ChatSanctionAdmin(admin.ModelAdmin):
+    list_display = ("artist", "user", "until", "reason", "created_by", "created_at")
+    list_select_related = ("artist", "user", "created_by")
+    raw_id_fields = ("artist", "user", "created_by")
+
+
+@admin.register(ChatModerator)
+class ChatModeratorAdmin(admin.ModelAdmin):
+    list_display = ("artist", "user", "created_at")
+    raw_id_fields = ("artist", "user")
+
+
+@admin.register(BlockedWord)
+class BlockedWordAdmin(admin.ModelAdmin):
+    list_display = ("artist", "word")
+    raw_id_fields = ("artist",)
+
+
+@admin.register(ReactionTally)
+class ReactionTallyAdmin(admin.ModelAdmin):
+    list_display = ("stream", "minute", "emoji", "count")
+    raw_id_fields = ("stream",)
+
+
+@admin.register(ViewerSession)
+class ViewerSessionAdmin(admin.ModelAdmin):
+    list_display = ("stream", "viewer_key", "user", "joined_at", "left_at", "watch_seconds")
+    list_select_related = ("stream", "user")
+    raw_id_fields = ("stream", "user")
+
+
+@admin.register(ChatEvent)
+class ChatEventAdmin(admin.ModelAdmin):
+    list_display = ("stream", "seq", "type", "created_at")
+    raw_id_fields = ("stream",)

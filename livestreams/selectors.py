@@ -1,5 +1,5 @@
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import F, Q, QuerySet
 
 from accounts.models import User
 from livestreams.models import Stream
@@ -30,3 +30,25 @@ def stream_get(*, stream_id) -> Stream | None:
 def stream_can_manage(*, stream: Stream, user: User) -> bool:
     """Owner or staff: may see the key, change settings and move the status."""
     return user.is_authenticated and (stream.artist_id == user.pk or user.is_staff)
+
+
+# --- Page lists (livestreams/views.py, livestreams/channel_views.py, studio) -----------------------
+
+def stream_list_upcoming(streams: QuerySet[Stream]) -> QuerySet[Stream]:
+    """Scheduled (or preparing) streams, soonest first; unscheduled ones last."""
+    return streams.filter(status__in=[Stream.Status.SCHEDULED, Stream.Status.PREPARING]).order_by(
+        F("scheduled_at").asc(nulls_last=True), "created_at")
+
+
+def stream_list_recent(streams: QuerySet[Stream]) -> QuerySet[Stream]:
+    """Past streams (ended or with a replay), latest first."""
+    return streams.filter(status__in=[Stream.Status.ENDED, Stream.Status.ARCHIVED]).order_by(
+        F("ended_at").desc(nulls_last=True))
+
+
+def stream_search(streams: QuerySet[Stream], *, query: str) -> QuerySet[Stream]:
+    """Title, description or artist name contains `query` (case-insensitive)."""
+    return streams.filter(
+        Q(title__icontains=query) | Q(description__icontains=query)
+        | Q(artist__channel__display_name__icontains=query) | Q(artist__channel__slug__icontains=query)
+    )

@@ -9,6 +9,7 @@ purpose="${1:-run}"
 packages=(redis-server nginx libnginx-mod-rtmp ffmpeg python3-venv)
 if [ "$purpose" = "test" ]; then
   packages+=(chromium fonts-dejavu-core)
+  packages+=(fonts-noto-color-emoji)  # reactions and chat emoji in the browser tests' screenshots
 fi
 missing=()
 for pkg in "${packages[@]}"; do

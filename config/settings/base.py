@@ -172,3 +172,70 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env("DJANGO_LOG_LEVEL", default="INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Realtime ---------------------------------------------------------------------------------
+# Channel layer flavour joining the Daphne processes: "pubsub" (measured better, docs/benchmarks.md) or "core".
+REALTIME_CHANNEL_LAYER = env("REALTIME_CHANNEL_LAYER", default="pubsub")
+if REALTIME_CHANNEL_LAYER == "pubsub":
+    CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}
+    }
+# A stream's events are coalesced into one frame per socket at most every N ms (100-250 is sensible).
+REALTIME_FRAME_MS = env.int("REALTIME_FRAME_MS", default=150)
+# Reactions are summed into one burst event per stream per window.
+REALTIME_REACTION_WINDOW_MS = env.int("REALTIME_REACTION_WINDOW_MS", default=250)
+# Presence: each socket is refreshed in Redis every HEARTBEAT s and forgotten after TTL s without one.
+REALTIME_PRESENCE_HEARTBEAT = env.int("REALTIME_PRESENCE_HEARTBEAT", default=15)
+REALTIME_PRESENCE_TTL = env.int("REALTIME_PRESENCE_TTL", default=45)
+# Per-user limits (all sockets and the API together): messages per 10 s, reactions per 1 s.
+REALTIME_CHAT_PER_10S = env.int("REALTIME_CHAT_PER_10S", default=10)
+REALTIME_REACTIONS_PER_S = env.int("REALTIME_REACTIONS_PER_S", default=20)
+# Per-connection limit on incoming frames per second; FLOOD_FACTOR x that closes the socket (4429).
+REALTIME_FRAMES_PER_S = env.int("REALTIME_FRAMES_PER_S", default=25)
+REALTIME_FLOOD_FACTOR = env.int("REALTIME_FLOOD_FACTOR", default=4)
+REALTIME_REACTION_EMOJI = ["❤️", "🔥", "👏", "😂", "😮", "🎉"]
+
+# --- Media plane (ingest) ---------------------------------------------------------------------
+# Shared secret the media server puts in every callback URL (/hooks/<server>/<secret>/). Derived
+# from the Django secret key when unset so `make run` needs no configuration; set it explicitly
+# when the media server's config is written elsewhere (docker-compose: SRS reads it from its env).
+import hashlib  # noqa: E402
+
+MEDIA_SERVER_CALLBACK_SECRET = env("MEDIA_SERVER_CALLBACK_SECRET", default="") or hashlib.sha256(
+    f"backline-media-server-callbacks:{SECRET_KEY}".encode()
+).hexdigest()[:40]
+# Base URL the media server calls back (defaults to the local proxy).
+MEDIA_SERVER_CALLBACK_BASE_URL = (env("MEDIA_SERVER_CALLBACK_BASE_URL", default="") or (
+    f"http://{'127.0.0.1' if WEB_HOST in ('0.0.0.0', '::', '') else WEB_HOST}:{WEB_PORT}")).rstrip("/")
+# Where `manage.py media_server_config` writes the generated nginx config, logs and HLS files.
+MEDIA_SERVER_RUN_DIR = env.path("MEDIA_SERVER_RUN_DIR", default=BASE_DIR / "var" / "run" / "nginx")
+# Loopback-only port of the generated nginx's /stat and /control (nginx-rtmp's stats and kick API).
+NGINX_CONTROL_PORT = env.int("NGINX_CONTROL_PORT", default=8089)
+NGINX_CONTROL_URL = env("NGINX_CONTROL_URL", default="") or f"http://127.0.0.1:{NGINX_CONTROL_PORT}"
+# SRS HTTP API (docker-compose: http://srs:1985).
+SRS_API_URL = env("SRS_API_URL", default="http://127.0.0.1:1985").rstrip("/")
+# Timeout, in seconds, of every HTTP call Backline makes to the media server.
+MEDIA_SERVER_HTTP_TIMEOUT = env.float("MEDIA_SERVER_HTTP_TIMEOUT", default=3.0)
+# Seconds a live stream waits for its encoder to come back before it ends.
+INGEST_RECONNECT_WINDOW = env.float("INGEST_RECONNECT_WINDOW", default=30.0)
+# Seconds between two stats polls of the media server.
+STATS_POLL_INTERVAL = env.float("STATS_POLL_INTERVAL", default=5.0)
+# Hours health samples are kept.
+STATS_SAMPLE_RETENTION_HOURS = env.int("STATS_SAMPLE_RETENTION_HOURS", default=24)
+# Local web topology: the generated nginx proxies WEB_HOST:WEB_PORT to this many Daphne processes
+# listening on 127.0.0.1:DAPHNE_BASE_PORT, DAPHNE_BASE_PORT+1, ...
+WEB_WORKERS = env.int("WEB_WORKERS", default=2)
+DAPHNE_BASE_PORT = env.int("DAPHNE_BASE_PORT", default=8100)
+CELERY_BEAT_SCHEDULE.update({
+    "streaming-poll-stats": {"task": "streaming.tasks.stats_poll_task", "schedule": STATS_POLL_INTERVAL},
+    "streaming-close-reconnect-windows": {"task": "streaming.tasks.ingest_close_expired_windows_task",
+                                          "schedule": 5.0},
+    "streaming-reconcile": {"task": "streaming.tasks.ingest_reconcile_task", "schedule": 30.0},
+    "streaming-prune-samples": {"task": "streaming.tasks.health_samples_prune_task", "schedule": 3600.0},
+})
+CELERY_BEAT_SCHEDULE["livestreams-viewer-sessions-reap"] = {
+    "task": "livestreams.tasks.viewer_sessions_reap", "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["livestreams-reaction-tallies-persist"] = {
+    "task": "livestreams.tasks.reaction_tallies_persist", "schedule": 60.0,
+}

@@ -14,3 +14,14 @@ REST_FRAMEWORK = {**REST_FRAMEWORK, "DEFAULT_THROTTLE_RATES": {"auth": "1000/min
 # Serve static files from the apps and static/ directly: tests never run collectstatic.
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file, not memory: the realtime test's Daphne subprocesses share the test database, and the
+    # media plane's live_server tests get nginx callbacks in the server thread while the test thread
+    # queries (an in-memory database would be one connection shared by both threads). One
+    # file per pytest process, so parallel runs on one machine do not collide.
+    import os as _os
+    import tempfile as _tempfile
+
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": _os.path.join(_tempfile.gettempdir(), f"backline-test-{_os.getpid()}.sqlite3")
+    }

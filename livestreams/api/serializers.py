@@ -4,6 +4,18 @@ from rest_framework import serializers
 from livestreams.models import Stream
 
 
+class StrictSerializer(serializers.Serializer):
+    """Refuses fields it does not know: a typo or a read-only field (say `status`) in a write is
+    an error the client should see, not something silently dropped."""
+
+    def to_internal_value(self, data):
+        if hasattr(data, "keys"):
+            unknown = set(data.keys()) - set(self.fields)
+            if unknown:
+                raise serializers.ValidationError({name: ["Unknown or read-only field."] for name in sorted(unknown)})
+        return super().to_internal_value(data)
+
+
 class ArtistSummarySerializer(serializers.Serializer):
     username = serializers.CharField()
     slug = serializers.SerializerMethodField()

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from livestreams.api import views
+from livestreams.api import chat_views, views
 
 urlpatterns = [
     path("livestreams/", views.StreamListCreateApi.as_view(), name="api-streams"),
@@ -10,4 +10,31 @@ urlpatterns = [
     path("livestreams/<uuid:stream_id>/stop/", views.StreamStopApi.as_view(), name="api-stream-stop"),
     path("livestreams/<uuid:stream_id>/cancel/", views.StreamCancelApi.as_view(), name="api-stream-cancel"),
     path("livestreams/<uuid:stream_id>/rotate-key/", views.StreamRotateKeyApi.as_view(), name="api-stream-rotate-key"),
+    # Realtime: chat, moderation, reactions, viewers (docs/realtime.md).
+    path("livestreams/<uuid:stream_id>/chat/", chat_views.ChatListCreateApi.as_view(), name="api-chat"),
+    path("livestreams/<uuid:stream_id>/chat/<int:message_id>/", chat_views.ChatMessageDeleteApi.as_view(),
+         name="api-chat-message"),
+    path("livestreams/<uuid:stream_id>/chat/<int:message_id>/pin/", chat_views.ChatMessagePinApi.as_view(),
+         name="api-chat-pin"),
+    path("livestreams/<uuid:stream_id>/chat/<int:message_id>/unpin/", chat_views.ChatMessageUnpinApi.as_view(),
+         name="api-chat-unpin"),
+    path("livestreams/<uuid:stream_id>/moderation/clear/", chat_views.ChatClearApi.as_view(), name="api-chat-clear"),
+    path("livestreams/<uuid:stream_id>/moderation/timeout/", chat_views.ChatTimeoutApi.as_view(),
+         name="api-chat-timeout"),
+    path("livestreams/<uuid:stream_id>/moderation/ban/", chat_views.ChatBanApi.as_view(), name="api-chat-ban"),
+    path("livestreams/<uuid:stream_id>/moderation/unban/", chat_views.ChatUnbanApi.as_view(), name="api-chat-unban"),
+    path("livestreams/<uuid:stream_id>/moderation/slow-mode/", chat_views.ChatSlowModeApi.as_view(),
+         name="api-chat-slow-mode"),
+    path("livestreams/<uuid:stream_id>/moderation/chat-mode/", chat_views.ChatModeApi.as_view(),
+         name="api-chat-mode"),
+    path("livestreams/<uuid:stream_id>/moderation/moderators/", chat_views.ChatModeratorsApi.as_view(),
+         name="api-chat-moderators"),
+    path("livestreams/<uuid:stream_id>/moderation/moderators/<str:username>/",
+         chat_views.ChatModeratorDeleteApi.as_view(), name="api-chat-moderator"),
+    path("livestreams/<uuid:stream_id>/moderation/blocked-words/", chat_views.ChatBlockedWordsApi.as_view(),
+         name="api-chat-blocked-words"),
+    path("livestreams/<uuid:stream_id>/moderation/blocked-words/<str:word>/",
+         chat_views.ChatBlockedWordDeleteApi.as_view(), name="api-chat-blocked-word"),
+    path("livestreams/<uuid:stream_id>/reactions/", chat_views.ReactionCreateApi.as_view(), name="api-reactions"),
+    path("livestreams/<uuid:stream_id>/viewers/", chat_views.ViewerCountApi.as_view(), name="api-viewers"),
 ]

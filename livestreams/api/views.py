@@ -9,21 +9,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from livestreams import services
-from livestreams.api.serializers import StreamOutputSerializer, StreamStatusSerializer
+from livestreams.api.serializers import StreamOutputSerializer, StreamStatusSerializer, StrictSerializer
 from livestreams.models import Stream
 from livestreams.selectors import stream_can_manage, stream_get, stream_list_for_artist, stream_list_public
-
-
-class StrictSerializer(serializers.Serializer):
-    """Refuses fields it does not know: a typo or a read-only field (say `status`) in a write is
-    an error the client should see, not something silently dropped."""
-
-    def to_internal_value(self, data):
-        if hasattr(data, "keys"):
-            unknown = set(data.keys()) - set(self.fields)
-            if unknown:
-                raise serializers.ValidationError({name: ["Unknown or read-only field."] for name in sorted(unknown)})
-        return super().to_internal_value(data)
 
 
 class StreamInputSerializer(StrictSerializer):

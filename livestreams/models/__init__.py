@@ -1,3 +1,7 @@
+from .chat import BlockedWord, ChatEvent, ChatMessage, ChatModerator, ChatSanction, ReactionTally, ViewerSession
 from .stream import Stream
 
-__all__ = ["Stream"]
+__all__ = [
+    "BlockedWord", "ChatEvent", "ChatMessage", "ChatModerator", "ChatSanction", "ReactionTally", "Stream",
+    "ViewerSession",
+]

@@ -81,6 +81,12 @@ class Stream(TimeStampedModel):
     chat_enabled = models.BooleanField(default=True)
     reactions_enabled = models.BooleanField(default=True)
     chat_mode = models.CharField(max_length=10, choices=ChatMode.choices, default=ChatMode.OPEN)
+    slow_mode_seconds = models.PositiveIntegerField(default=0)  # 0 = off; one message per user per N s
+    # Last chat sequence number handed out; bumped under the row lock by livestreams.services.chat.
+    chat_seq = models.PositiveBigIntegerField(default=0, editable=False)
+    pinned_message = models.ForeignKey(
+        "livestreams.ChatMessage", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
     quality_preset = models.CharField(max_length=8, choices=QualityPreset.choices, default=QualityPreset.SOURCE)
     record = models.BooleanField(default=False)
 

@@ -1,3 +1,17 @@
+from .ingest import stream_record_health
+from .chat import (
+    chat_clear,
+    chat_message_delete,
+    chat_message_pin,
+    chat_message_post,
+    chat_message_unpin,
+    chat_set_mode,
+    chat_set_slow_mode,
+    chat_user_ban,
+    chat_user_timeout,
+    chat_user_unban,
+)
+from .reactions import reaction_add
 from .streams import (
     stream_archive,
     stream_cancel,
@@ -13,6 +27,17 @@ from .streams import (
 )
 
 __all__ = [
+    "chat_clear",
+    "chat_message_delete",
+    "chat_message_pin",
+    "chat_message_post",
+    "chat_message_unpin",
+    "chat_set_mode",
+    "chat_set_slow_mode",
+    "chat_user_ban",
+    "chat_user_timeout",
+    "chat_user_unban",
+    "reaction_add",
     "stream_archive",
     "stream_cancel",
     "stream_create",
@@ -21,6 +46,7 @@ __all__ = [
     "stream_mark_interrupted",
     "stream_mark_resumed",
     "stream_prepare",
+    "stream_record_health",
     "stream_rotate_key",
     "stream_start",
     "stream_update",

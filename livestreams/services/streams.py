@@ -21,7 +21,7 @@ EDITABLE_FIELDS = {
     "chat_mode", "quality_preset", "record", "thumbnail_url", "thumbnail",
 }
 # Settings a watching browser must learn about at once.
-LIVE_SETTINGS = ("chat_enabled", "reactions_enabled", "chat_mode")
+LIVE_SETTINGS = ("chat_enabled", "reactions_enabled", "chat_mode", "slow_mode_seconds")
 # How far in the past a schedule may be: clocks drift and forms take time to submit.
 SCHEDULE_GRACE = timedelta(minutes=1)
 

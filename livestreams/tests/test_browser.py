@@ -1,0 +1,314 @@
+"""Real browsers against the real stack: Debian's Chromium (Playwright), Daphne (HTTP + WebSockets),
+a real Redis, the real nginx-rtmp and ffmpeg publishing a test pattern, and a Celery worker with
+beat (stats polling -> health). Screenshots land in artifacts/screenshots/.
+
+Lean on purpose (2 shared cores): one Daphne, one Chromium per module, a few contexts."""
+
+import os
+import time
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import Follow
+from accounts.tests.factories import ArtistFactory, UserFactory
+from livestreams.models import Stream
+from livestreams.tests.browser_stack import (
+    CHROMIUM, CHROMIUM_ARGS, BackendStack, database_url_for, launch_chromium, login, set_portable_password,
+)
+from livestreams.tests.factories import LiveStreamFactory, StreamFactory
+from streaming.testing import stop_process
+
+pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
+
+PASSWORD = "a-long-test-password"
+SHOTS = Path(__file__).resolve().parents[2] / "artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="module")
+def stack(django_db_setup, django_db_blocker, redis_server, tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make test`, which installs Debian's chromium")
+    with django_db_blocker.unblock():
+        database_url = database_url_for(connection)
+    with BackendStack(database_url=database_url, redis_url=redis_server, celery=True,
+                      log_dir=tmp_path_factory.mktemp("browser-stack"),
+                      extra_env={"INGEST_RECONNECT_WINDOW": "3"}) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make between
+    # browser steps are still plain synchronous code (the usual pytest-playwright + Django set-up).
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+            os.environ.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
+
+
+@pytest.fixture
+def new_context(browser, stack):
+    contexts = []
+
+    def make(user=None, **kwargs):
+        kwargs.setdefault("viewport", {"width": 1366, "height": 860})
+        kwargs.setdefault("color_scheme", "dark")
+        context = browser.new_context(base_url=stack.url, **kwargs)
+        contexts.append(context)
+        if user is not None:
+            set_portable_password(user, PASSWORD)
+            login(context, stack.url, user.username, PASSWORD)
+        return context
+
+    try:
+        yield make
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def shot(page, name: str, **kwargs) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.evaluate("window.scrollTo(0, 0)")  # sticky header and chat: shoot from the top
+    page.screenshot(path=str(SHOTS / f"{name}.png"), **kwargs)
+
+
+def wait_socket_open(page):
+    from playwright.sync_api import expect
+
+    expect(page.locator("[data-conn]")).to_have_text("live", timeout=15000)
+
+
+def test_page_opened_before_start_plays_when_the_encoder_connects(stack, new_context, browser):
+    from playwright.sync_api import expect
+
+    artist = ArtistFactory(username="nightowls")
+    artist.channel.display_name = "The Night Owls"
+    artist.channel.save()
+    stream = StreamFactory(artist=artist, title="Album preview, live from the studio",
+                           scheduled_at=timezone.now() + timedelta(minutes=3),
+                           description="First time playing the new songs live. Chords: https://example.com/chords")
+    other = ArtistFactory(username="mirasol")
+    StreamFactory(artist=other, title="Rooftop sessions", scheduled_at=timezone.now() + timedelta(hours=5))
+    LiveStreamFactory(artist=other, title="Piano & rain", status=Stream.Status.ENDED,
+                      started_at=timezone.now() - timedelta(hours=3), ended_at=timezone.now() - timedelta(hours=2))
+
+    page = new_context(UserFactory(username="juno")).new_page()
+    page.goto(f"/livestreams/{stream.pk}/")
+    expect(page.locator("[data-overlay]")).to_contain_text("Starting soon")
+    expect(page.locator("[data-overlay] time[data-countdown]")).to_contain_text("Starts in")
+    wait_socket_open(page)
+    page.evaluate("window.__noReload = true")
+    assert page.evaluate("document.querySelector('video').currentTime") == 0
+
+    stack.publish(stream.obs_stream_key)
+    page.wait_for_function("document.querySelector('[data-player]').dataset.state === 'live'", timeout=20000)
+    page.wait_for_function("document.querySelector('video').currentTime > 1", timeout=30000)
+    first = page.evaluate("document.querySelector('video').currentTime")
+    time.sleep(2)
+    assert page.evaluate("document.querySelector('video').currentTime") > first + 1  # it plays
+    assert page.evaluate("window.__noReload === true")  # same page: started by `stream:start`
+    expect(page.locator(".stream-heading [data-live-badge]")).to_be_visible()
+    assert page.evaluate("document.querySelector('video').paused") is False
+    latency = page.evaluate("window.__player.latency()")
+    assert latency is not None and 0 < latency < 6, latency
+    page.fill("[data-chat-input]", "Finally! Been waiting all week for this 🎶 https://example.com/tour")
+    page.press("[data-chat-input]", "Enter")
+    expect(page.locator(".chat-msg", has_text="Finally!")).to_be_visible(timeout=5000)
+    for _ in range(3):
+        page.locator("[data-reactions] button").first.click()
+    expect(page.locator(".float-emoji").first).to_be_attached(timeout=5000)
+    page.mouse.move(400, 300)
+    page.wait_for_timeout(600)
+    shot(page, "watch")
+
+    # A browser that wants a gesture for sound: playback starts muted, with an obvious unmute.
+    strict = browser.browser_type.launch(
+        executable_path=CHROMIUM, headless=True,
+        args=[a for a in CHROMIUM_ARGS if not a.startswith("--autoplay-policy")]
+        + ["--autoplay-policy=document-user-activation-required"])
+    try:
+        muted_page = strict.new_page(base_url=stack.url)
+        muted_page.goto(f"/livestreams/{stream.pk}/")
+        expect(muted_page.locator("[data-unmute]")).to_be_visible(timeout=30000)
+        muted_page.wait_for_function("document.querySelector('video').currentTime > 0.5", timeout=30000)
+        assert muted_page.evaluate("document.querySelector('video').muted") is True
+        muted_page.click("[data-unmute]")
+        assert muted_page.evaluate("document.querySelector('video').muted") is False
+        expect(muted_page.locator("[data-unmute]")).to_be_hidden()
+    finally:
+        strict.close()
+
+    home = new_context().new_page()
+    home.goto("/")
+    expect(home.locator(".stream-card.is-live")).to_have_count(1)
+    expect(home.locator(".stream-card.is-live .badge.live")).to_have_text("LIVE")
+    shot(home, "home", full_page=True)
+
+    # The encoder drops: "reconnecting"; the reconnect window (3 s here) closes: "stream ended".
+    stop_process(stack.encoders[-1])
+    expect(page.locator("[data-overlay]")).to_contain_text("Reconnecting", timeout=15000)
+    expect(page.locator("[data-overlay]")).to_contain_text("Stream ended", timeout=30000)
+    assert page.evaluate("window.__noReload === true")
+
+
+def test_chat_reactions_and_moderation_across_two_browsers(stack, new_context):
+    from playwright.sync_api import expect
+
+    artist = ArtistFactory(username="nightowls")
+    fan = UserFactory(username="juno")
+    stream = LiveStreamFactory(artist=artist, title="Chat test", publisher_active=False)
+
+    artist_page = new_context(artist).new_page()
+    fan_page = new_context(fan).new_page()
+    anonymous_page = new_context().new_page()
+    for page in (artist_page, fan_page, anonymous_page):
+        page.goto(f"/livestreams/{stream.pk}/")
+        wait_socket_open(page)
+    expect(anonymous_page.locator(".chat-invite")).to_contain_text("Log in")
+    expect(anonymous_page.locator("[data-chat-form]")).to_have_count(0)
+
+    text = "hello from juno <b>not bold</b> https://example.com/setlist"
+    fan_page.fill("[data-chat-input]", text)
+    fan_page.press("[data-chat-input]", "Enter")
+    for page in (artist_page, fan_page, anonymous_page):
+        expect(page.locator(".chat-msg", has_text="hello from juno")).to_be_visible(timeout=5000)
+    message = artist_page.locator(".chat-msg", has_text="hello from juno")
+    assert message.locator("b").count() == 0  # text, never HTML
+    link = message.locator("a")
+    assert link.get_attribute("href") == "https://example.com/setlist"
+    assert set(link.get_attribute("rel").split()) >= {"nofollow", "noopener"}
+
+    fan_page.locator("[data-reactions] button").first.click()
+    for page in (artist_page, fan_page, anonymous_page):
+        expect(page.locator(".float-emoji").first).to_be_attached(timeout=5000)
+    # The floating layer never takes clicks away from the video.
+    assert fan_page.evaluate("getComputedStyle(document.querySelector('[data-reaction-layer]')).pointerEvents") == "none"
+
+    # Following from the watch page keeps the page (and the video) where it is.
+    fan_page.evaluate("window.__noReload = true")
+    fan_page.click("form[data-follow] button")
+    expect(fan_page.locator("form[data-follow] button")).to_have_text("Following ✓")
+    assert Follow.objects.filter(follower=fan, channel=artist.channel).exists()
+    assert fan_page.evaluate("window.__noReload === true")
+
+    # On a phone the chat sits below the player.
+    phone = new_context(fan, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True).new_page()
+    phone.goto(f"/livestreams/{stream.pk}/")
+    expect(phone.locator(".chat-msg", has_text="hello from juno")).to_be_visible(timeout=10000)
+    player_box, chat_box = phone.locator("[data-player]").bounding_box(), phone.locator("[data-chat]").bounding_box()
+    assert chat_box["y"] >= player_box["y"] + player_box["height"]
+    shot(phone, "watch-phone", full_page=True)
+
+    # The fan has no moderation menu; the artist does.
+    assert fan_page.locator(".mod-btn").count() == 0
+    message.hover()
+    message.locator(".mod-btn").click()
+    artist_page.locator(".mod-menu button", has_text="Delete").click()
+    for page in (artist_page, fan_page, anonymous_page):
+        expect(page.locator(".chat-msg", has_text="hello from juno")).to_have_count(0, timeout=5000)
+
+    # "Live" but no encoder behind it: the player keeps retrying and says so.
+    expect(anonymous_page.locator("[data-overlay]")).to_contain_text("Trouble reaching the stream", timeout=40000)
+
+
+def test_artist_creates_a_stream_reveals_and_copies_the_key_and_ends_it(stack, new_context):
+    from playwright.sync_api import expect
+
+    artist = ArtistFactory(username="nightowls")
+    context = new_context(artist)
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.url)
+    page = context.new_page()
+    page.goto("/studio/")
+    page.fill("#id_title", "Late night set")
+    page.fill("#id_description", "Requests welcome.")
+    page.select_option("#id_quality_preset", "source")
+    page.check("#id_record")
+    page.click("form[data-stream-form] button[type=submit]")
+    page.wait_for_url("**/studio/livestreams/*/")
+    stream = Stream.objects.get(title="Late night set")
+    assert stream.artist == artist and stream.record
+
+    key_input = page.locator("#obs-key")
+    expect(key_input).to_have_attribute("type", "password")  # masked
+    assert stream.stream_key not in page.locator("main").inner_text()
+    page.click("[data-reveal='#obs-key']")
+    expect(key_input).to_have_attribute("type", "text")
+    assert key_input.input_value() == stream.obs_stream_key
+    page.click("[data-copy='#obs-key']")
+    assert page.evaluate("navigator.clipboard.readText()") == stream.obs_stream_key
+    page.click("[data-reveal='#obs-key']")
+    expect(key_input).to_have_attribute("type", "password")
+
+    # Go live with the copied key, as OBS would.
+    stack.publish(page.evaluate("navigator.clipboard.readText()"))
+    expect(page.locator("[data-status]")).to_have_text("Live", timeout=20000)
+    page.wait_for_function("document.querySelector('video').currentTime > 1", timeout=30000)
+    expect(page.locator("[data-stat='bitrate']")).not_to_have_text("–", timeout=20000)  # health over the socket
+    page.wait_for_function("window.__graphs.bitrate.points.length >= 6", timeout=20000)  # a curve, not a dot
+    shot(page, "control-room", full_page=True)
+
+    page.click("[data-end-stream]")
+    page.click("dialog.confirm [data-confirm-ok]")
+    expect(page.locator(".flash")).to_contain_text("Stream ended")
+    stream.refresh_from_db()
+    assert stream.status == Stream.Status.ENDED
+    expect(page.locator("[data-overlay]")).to_contain_text("Stream ended")
+
+
+def test_pages_work_without_javascript(stack, new_context):
+    from playwright.sync_api import expect
+
+    artist = ArtistFactory(username="nightowls")
+    stream = StreamFactory(artist=artist, title="Acoustic Sunday", scheduled_at=timezone.now() + timedelta(days=1))
+    page = new_context(artist, java_script_enabled=False).new_page()
+    page.goto("/")
+    expect(page.locator(".stream-card", has_text="Acoustic Sunday")).to_be_visible()
+    page.goto(f"/livestreams/{stream.pk}/")
+    expect(page.locator("[data-overlay]")).to_contain_text("Starting soon")
+    expect(page.locator("[data-overlay] time")).to_contain_text("UTC")  # the schedule, server-rendered
+    page.goto(f"/studio/livestreams/{stream.pk}/")
+    key = page.locator("#obs-key")
+    expect(key).to_have_attribute("type", "text")  # without JavaScript the owner reads it as is
+    assert key.input_value() == stream.obs_stream_key
+    assert page.locator("#obs-server").input_value() == stack.nginx.rtmp_url
+
+
+def test_a_reconnecting_page_fetches_the_chat_it_missed(stack, new_context):
+    from playwright.sync_api import expect
+
+    artist = ArtistFactory(username="nightowls")
+    fan = UserFactory(username="juno")
+    stream = LiveStreamFactory(artist=artist, title="Gap test", publisher_active=False)
+    fan_page = new_context(fan).new_page()
+    artist_page = new_context(artist).new_page()
+    for page in (fan_page, artist_page):
+        page.goto(f"/livestreams/{stream.pk}/")
+        wait_socket_open(page)
+
+    # The fan's socket drops (and stays down) while two messages are posted.
+    fan_page.evaluate("window.__realtime.closedByUs = true; window.__realtime.socket.close()")
+    expect(fan_page.locator("[data-conn]")).to_have_text("closed")
+    for text in ("missed one", "missed two"):
+        artist_page.evaluate("""(text) => fetch(location.pathname.replace('/livestreams/', '/api/v1/livestreams/') + 'chat/', {
+            method: 'POST', credentials: 'same-origin', body: JSON.stringify({text}),
+            headers: {'Content-Type': 'application/json',
+                      'X-CSRFToken': document.querySelector('input[name=csrfmiddlewaretoken]').value}})""", text)
+    expect(artist_page.locator(".chat-msg", has_text="missed two")).to_be_visible(timeout=5000)
+    assert fan_page.locator(".chat-msg", has_text="missed").count() == 0
+
+    fan_page.evaluate("window.__realtime.connect()")  # hello.last_seq > ours -> chat.sync
+    expect(fan_page.locator(".chat-msg", has_text="missed one")).to_be_visible(timeout=10000)
+    expect(fan_page.locator(".chat-msg", has_text="missed two")).to_be_visible()
+    texts = fan_page.locator(".chat-msg .text").all_inner_texts()
+    assert texts == ["missed one", "missed two"]  # in order, no duplicates

@@ -1,0 +1,37 @@
+from django.contrib import admin
+
+from streaming.models import HealthSample, PublishSession
+
+
+class _ReadOnly(admin.ModelAdmin):
+    """Written by the media plane only: staff read them, and end streams from the Stream admin."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(PublishSession)
+class PublishSessionAdmin(_ReadOnly):
+    list_display = ("stream", "stream_status", "client_id", "media_server", "resumed", "started_at", "ended_at",
+                    "end_reason", "remote_addr")
+    list_filter = ("media_server", "end_reason", "resumed", "started_at")
+    search_fields = ("stream__title", "stream__playback_id", "client_id")
+    list_select_related = ("stream",)
+    date_hierarchy = "started_at"
+
+    @admin.display(description="Stream status", ordering="stream__status")
+    def stream_status(self, session):
+        return session.stream.get_status_display()
+
+
+@admin.register(HealthSample)
+class HealthSampleAdmin(_ReadOnly):
+    list_display = ("stream", "taken_at", "health", "reason", "bitrate_kbps", "fps", "resolution", "video_codec",
+                    "audio_codec", "uptime_seconds", "clients")
+    list_filter = ("health", "taken_at")
+    search_fields = ("stream__title", "stream__playback_id")
+    list_select_related = ("stream",)
+    date_hierarchy = "taken_at"

@@ -1,0 +1,50 @@
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers
+from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from livestreams.selectors import stream_can_manage, stream_get
+from streaming.selectors import health_samples_recent
+from streaming.stats import health_sample_data
+
+
+class StreamHealthApi(APIView):
+    """The stream's latest health verdict and its recent samples. Owner and staff only."""
+
+    permission_classes = [IsAuthenticated]
+
+    class SampleSerializer(serializers.Serializer):
+        taken_at = serializers.DateTimeField()
+        bitrate_kbps = serializers.IntegerField()
+        fps = serializers.FloatField(allow_null=True)
+        source_fps = serializers.FloatField(allow_null=True)
+        width = serializers.IntegerField(allow_null=True)
+        height = serializers.IntegerField(allow_null=True)
+        video_codec = serializers.CharField()
+        audio_codec = serializers.CharField()
+        uptime_seconds = serializers.IntegerField()
+        clients = serializers.IntegerField(allow_null=True)
+        health = serializers.CharField()
+        reason = serializers.CharField()
+
+    @extend_schema(responses=inline_serializer("StreamHealth", {
+        "status": serializers.CharField(), "health": serializers.CharField(),
+        "reason": serializers.CharField(), "updated_at": serializers.DateTimeField(allow_null=True),
+        "publisher_active": serializers.BooleanField(), "is_interrupted": serializers.BooleanField(),
+        "samples": SampleSerializer(many=True)}))
+    def get(self, request, stream_id):
+        stream = stream_get(stream_id=stream_id)
+        if stream is None:
+            raise NotFound("No such stream.")
+        if not stream_can_manage(stream=stream, user=request.user):
+            raise PermissionDenied("Only the stream's artist or staff can see its health.")
+        raw = request.query_params.get("limit", "")
+        limit = min(int(raw), 720) if raw.isdigit() and int(raw) > 0 else 60
+        samples = [health_sample_data(s) for s in health_samples_recent(stream_id=stream.pk, limit=limit)]
+        return Response({
+            "status": stream.status, "health": stream.health, "reason": stream.health_reason,
+            "updated_at": stream.health_updated_at, "publisher_active": stream.publisher_active,
+            "is_interrupted": stream.is_interrupted, "samples": samples,
+        })

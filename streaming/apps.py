@@ -1,0 +1,18 @@
+from django.apps import AppConfig
+
+
+class StreamingConfig(AppConfig):
+    name = "streaming"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from livestreams.signals import publisher_revoked
+
+        publisher_revoked.connect(_kick_revoked_publisher, dispatch_uid="streaming.kick_revoked_publisher")
+
+
+def _kick_revoked_publisher(sender, stream_id, playback_id, client_id, **kwargs):
+    """The domain ended a stream whose encoder is connected: drop it. Sent after commit."""
+    from streaming.tasks import ingest_kick_publisher_task
+
+    ingest_kick_publisher_task.delay(stream_id=str(stream_id), playback_id=playback_id, client_id=client_id)

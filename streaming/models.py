@@ -1,0 +1,87 @@
+"""The media plane's own records: who published when (the session history) and what the media
+server reported about each live stream (health samples). Stream status itself belongs to
+livestreams and is only ever changed through its services."""
+
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import TimeStampedModel
+
+
+class PublishSession(TimeStampedModel):
+    """One accepted encoder connection. A stream that reconnects inside its window has several.
+
+    `client_id` is the media server's id of the connection (SRS: 8 characters, nginx-rtmp: a
+    number). Callbacks name it, so a late unpublish of an old session cannot end a newer one.
+    """
+
+    class EndReason(models.TextChoices):
+        UNPUBLISHED = "unpublished", "Encoder stopped"
+        KICKED = "kicked", "Dropped by Backline"
+        STREAM_ENDED = "stream_ended", "Stream ended"
+        MISSING = "missing", "Gone from the media server"
+
+    stream = models.ForeignKey("livestreams.Stream", on_delete=models.CASCADE, related_name="publish_sessions")
+    media_server = models.CharField(max_length=16)
+    client_id = models.CharField(max_length=64)
+    remote_addr = models.CharField(max_length=64, blank=True)
+    resumed = models.BooleanField(default=False, help_text="Came back inside the reconnect window.")
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=16, choices=EndReason.choices, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        constraints = [
+            # One open session per stream: the database refuses a second simultaneous encoder even if
+            # two publish callbacks race.
+            models.UniqueConstraint(fields=["stream"], condition=Q(ended_at__isnull=True),
+                                    name="publish_session_one_open_per_stream"),
+        ]
+        indexes = [
+            # Unpublish callbacks: the session of this stream with this client id.
+            models.Index(fields=["stream", "client_id"], name="publish_session_client_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stream_id} via {self.client_id} from {self.started_at:%Y-%m-%d %H:%M:%S}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.ended_at is None
+
+
+class HealthSample(models.Model):
+    """What one stats poll saw for one stream. Written in bulk, pruned after a retention period."""
+
+    stream = models.ForeignKey("livestreams.Stream", on_delete=models.CASCADE, related_name="health_samples")
+    session = models.ForeignKey(PublishSession, on_delete=models.SET_NULL, null=True, blank=True,
+                                related_name="health_samples")
+    taken_at = models.DateTimeField(db_index=True)
+    bitrate_kbps = models.PositiveIntegerField(default=0)
+    fps = models.FloatField(null=True, blank=True)
+    source_fps = models.FloatField(null=True, blank=True, help_text="Frame rate the encoder declared.")
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    video_codec = models.CharField(max_length=16, blank=True)
+    audio_codec = models.CharField(max_length=16, blank=True)
+    uptime_seconds = models.PositiveIntegerField(default=0)
+    clients = models.PositiveIntegerField(null=True, blank=True, help_text="Players the server counts.")
+    bytes_in = models.BigIntegerField(default=0)
+    frames = models.BigIntegerField(null=True, blank=True)
+    health = models.CharField(max_length=10, blank=True)
+    reason = models.CharField(max_length=200, blank=True)
+
+    class Meta:
+        ordering = ["-taken_at"]
+        indexes = [
+            # The health API and the verdict: a stream's latest samples.
+            models.Index(fields=["stream", "-taken_at"], name="health_sample_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.stream_id} @ {self.taken_at:%H:%M:%S}: {self.bitrate_kbps} kbps"
+
+    @property
+    def resolution(self) -> str:
+        return f"{self.width}x{self.height}" if self.width and self.height else ""

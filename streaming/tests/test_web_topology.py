@@ -1,0 +1,82 @@
+"""The local web topology of `make run`: scripts/run-web.sh starts WEB_WORKERS Daphne processes on
+loopback ports, the generated nginx proxies HTTP and WebSockets to them, SIGTERM stops them all."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+from django.conf import settings
+
+from streaming.testing import LocalNginxRtmp, free_port, stop_process, wait_for_port, wait_until
+
+pytestmark = pytest.mark.integration
+BASE = Path(settings.BASE_DIR)
+
+
+def _port_open(port: int) -> bool:
+    try:
+        wait_for_port(port, timeout=0.2)
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_two_daphne_workers_behind_the_proxy_serve_http_and_websockets(tmp_path, redis_server):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_DEBUG": "false",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'web.sqlite3'}", "REDIS_URL": redis_server,
+           "DJANGO_ALLOWED_HOSTS": "127.0.0.1", "WEB_WORKERS": "2", "DAPHNE_BASE_PORT": str(free_port()),
+           "DJANGO_LOG_LEVEL": "WARNING"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=BASE, env=env, check=True,
+                   timeout=120)
+    made = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c",
+         "from accounts.tests.factories import ArtistFactory; from livestreams.services import stream_create; "
+         "print(stream_create(artist=ArtistFactory(), title='t').pk)"],
+        cwd=BASE, env=env, check=True, capture_output=True, text=True, timeout=60)
+    stream_id = made.stdout.strip().splitlines()[-1]
+    base_port = int(env["DAPHNE_BASE_PORT"])
+    ports = (base_port, base_port + 1)
+    if _port_open(ports[1]):
+        pytest.skip("the second Daphne port is taken on this machine")
+    web = subprocess.Popen([str(BASE / "scripts" / "run-web.sh")], cwd=BASE, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, start_new_session=True)
+    nginx = None
+    try:
+        for port in ports:
+            wait_for_port(port, timeout=60)
+        nginx = LocalNginxRtmp(callback_base_url="http://127.0.0.1:1", web_port=free_port(), daphne_ports=ports)
+        nginx.start()
+        wait_for_port(nginx.layout.web_port)
+        url = f"http://127.0.0.1:{nginx.layout.web_port}"
+        health = requests.get(f"{url}/health", timeout=10)
+        assert health.status_code == 200 and health.json()["database"] == "ok"
+        assert health.headers["Server"].startswith("nginx")
+        # Both workers answer through the proxy (round robin), and static files come through too.
+        for _ in range(4):
+            assert requests.get(f"{url}/health", timeout=10).status_code == 200
+        static = requests.get(f"{url}/static/css/site.css", timeout=10)
+        assert static.status_code == 200 and "css" in static.headers["Content-Type"]
+
+        from websockets.sync.client import connect
+
+        with connect(f"ws://127.0.0.1:{nginx.layout.web_port}/ws/livestreams/{stream_id}/", origin=url,
+                     open_timeout=10) as ws:
+            assert json.loads(ws.recv(timeout=10))["type"] == "hello"
+
+        os.killpg(web.pid, 0)  # still running
+        web.send_signal(signal.SIGTERM)
+        assert web.wait(timeout=20) == 0
+        wait_until(lambda: not any(_port_open(p) for p in ports), timeout=10, message="both Daphne workers gone")
+    finally:
+        if nginx:
+            nginx.stop()
+        stop_process(web)
+        try:
+            os.killpg(web.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
