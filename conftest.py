@@ -1,29 +1,12 @@
 """Fixtures shared by every app: users, API clients, captured realtime events and a real Redis."""
 
 import shutil
-import socket
 import subprocess
-import time
 
 import pytest
 from rest_framework.test import APIClient
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection((host, port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+from streaming.testing import free_port, wait_for_port
 
 
 @pytest.fixture

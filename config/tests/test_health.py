@@ -2,7 +2,7 @@ import logging
 
 import pytest
 
-from conftest import free_port
+from streaming.testing import free_port
 
 pytestmark = pytest.mark.django_db
 

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import connection
 from django.test import Client
 
-from conftest import free_port, wait_for_port
+from streaming.testing import free_port, wait_for_port
 from livestreams.tests.factories import LiveStreamFactory
 
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
