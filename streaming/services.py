@@ -133,7 +133,7 @@ def ingest_end_if_window_closed(*, stream_id) -> bool:
     if stream_window_is_open(stream=stream):
         return False
     _close_session(publish_session_open(stream_id=stream.pk), PublishSession.EndReason.MISSING)
-    stream_end(stream=stream, reason="encoder did not reconnect")
+    stream_end(stream=stream, reason="encoder did not reconnect", at=stream.interrupted_at)
     logger.info("stream %s: ended, the encoder did not reconnect in time", stream.pk)
     return True
 

@@ -125,10 +125,11 @@ def stream_start(*, stream: Stream) -> Stream:
 
 
 @transaction.atomic
-def stream_end(*, stream: Stream, reason: str = "ended") -> Stream:
-    """live -> ended. Called by the artist's stop, staff, or the reconnect-window task. The
-    encoder, if still connected, is kicked after commit by the media plane."""
-    stream = _move(stream, Stream.Status.ENDED, stamp="ended_at")
+def stream_end(*, stream: Stream, reason: str = "ended", at=None) -> Stream:
+    """live -> ended. Called by the artist's stop, staff, or the reconnect-window task, which
+    passes `at`: the moment the encoder left, not the moment the window closed. The encoder, if
+    still connected, is kicked after commit by the media plane."""
+    stream = _move(stream, Stream.Status.ENDED, stamp="ended_at", now=at)
     client_id, was_publishing = stream.publisher_client_id, stream.publisher_active
     stream.publisher_active, stream.interrupted_at, stream.viewer_count = False, None, 0
     stream.save(update_fields=["publisher_active", "interrupted_at", "viewer_count"])

@@ -108,12 +108,14 @@ def test_encoder_stops_then_the_stream_ends_after_the_window(media_server, encod
     assert proc.wait(timeout=15) == 0
     wait_until(lambda: refresh(stream).interrupted_at is not None, message="interrupted")
     assert stream.status == Stream.Status.LIVE and not stream.publisher_active
+    left_at = stream.interrupted_at
     assert ingest_close_expired_windows() == 0  # the window is still open
     assert refresh(stream).status == Stream.Status.LIVE
     time.sleep(2.1)  # the test window (2 s) passes
     assert ingest_close_expired_windows() == 1
     stream = refresh(stream)
-    assert stream.status == Stream.Status.ENDED and stream.ended_at is not None
+    # Ended when the encoder left, not when the window closed: the duration is the show's.
+    assert stream.status == Stream.Status.ENDED and stream.ended_at == left_at
     session = PublishSession.objects.get(stream=stream)
     assert session.end_reason == PublishSession.EndReason.UNPUBLISHED
 
