@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from streaming.models import HealthSample, PublishSession
+from streaming.models import HealthSample, PublishSession, Relay
 
 
 class _ReadOnly(admin.ModelAdmin):
@@ -35,3 +35,27 @@ class HealthSampleAdmin(_ReadOnly):
     search_fields = ("stream__title", "stream__playback_id")
     list_select_related = ("stream",)
     date_hierarchy = "taken_at"
+
+
+@admin.register(Relay)
+class RelayAdmin(_ReadOnly):
+    """Every relay with its live progress. The supervisor owns these rows: read-only."""
+
+    list_display = ("stream", "kind", "state", "should_run", "restart_count", "progress", "started_at",
+                    "heartbeat_at", "host", "pid")
+    list_filter = ("kind", "state")
+    search_fields = ("stream__title", "stream__playback_id")
+    list_select_related = ("stream",)
+    readonly_fields = ("output_dir",)
+
+    @admin.display(description="Should run", boolean=True)
+    def should_run(self, relay):
+        return relay.should_run
+
+    @admin.display(description="Progress")
+    def progress(self, relay):
+        p = relay.last_progress or {}
+        if not p:
+            return "-"
+        return f"{p.get('frame', 0)} frames, {p.get('fps') or 0:g} fps, {p.get('bitrate_kbps') or 0:g} kbps, " \
+               f"{p.get('speed') or 0:g}x"

@@ -90,10 +90,13 @@ def record_command(input_url: str, out_dir: Path, *, progress_path: Path | None 
 
 def thumbnail_command(input_url: str, out_path: Path, *, every_seconds: int = 30, width: int = 640,
                       progress_path: Path | None = None) -> list[str]:
-    """Grab one frame every `every_seconds`, overwriting one JPEG (written to a temp name and
-    renamed by FFmpeg's image2 muxer, so readers never see half a file)."""
+    """Grab the first frame, then one every `every_seconds`, overwriting one JPEG (written to a
+    temp name and renamed by FFmpeg's image2 muxer, so readers never see half a file). `select`,
+    not `fps=1/N`: the fps filter holds its first frame back for N/2 s, and with it FFmpeg's
+    first progress report, which the relay supervisor waits for."""
+    pick = f"select='isnan(prev_selected_t)+gte(t-prev_selected_t,{every_seconds})'"
     argv = [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "warning", "-rw_timeout", "10000000",
-            "-i", input_url, "-map", "0:v:0", "-vf", f"fps=1/{every_seconds},scale={width}:-2",
+            "-i", input_url, "-map", "0:v:0", "-vf", f"{pick},scale={width}:-2", "-fps_mode", "vfr",
             "-q:v", "4", "-f", "image2", "-update", "1", "-atomic_writing", "1"]
     if progress_path:
         argv += ["-progress", str(progress_path), "-stats_period", "1"]

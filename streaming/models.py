@@ -85,3 +85,71 @@ class HealthSample(models.Model):
     @property
     def resolution(self) -> str:
         return f"{self.width}x{self.height}" if self.width and self.height else ""
+
+
+class Relay(TimeStampedModel):
+    """One long-lived FFmpeg working on a live stream, supervised by streaming.relays.
+
+    Desired state is not stored: it is derived from the stream on every pass (`should_run`).
+    Actual state, the process identity (host, pid, start ticks) and what FFmpeg last reported are
+    written only by the supervisor, under this row's lock.
+    """
+
+    class Kind(models.TextChoices):
+        TRANSCODE = "transcode", "Transcode (ladder)"
+        RECORD = "record", "Record"
+        THUMBNAIL = "thumbnail", "Thumbnail"
+        RESTREAM = "restream", "Restream"
+
+    class State(models.TextChoices):
+        STARTING = "starting", "Starting"
+        RUNNING = "running", "Running"
+        BACKING_OFF = "backing_off", "Backing off"
+        FAILED = "failed", "Failed"
+        STOPPED = "stopped", "Stopped"
+
+    # The states in which a relay may own a process (or is about to get one).
+    ACTIVE_STATES = (State.STARTING, State.RUNNING, State.BACKING_OFF)
+
+    stream = models.ForeignKey("livestreams.Stream", on_delete=models.CASCADE, related_name="relays")
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.STOPPED, db_index=True)
+    host = models.CharField(max_length=255, blank=True, help_text="Machine the process runs on.")
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    start_ticks = models.BigIntegerField(null=True, blank=True,
+                                         help_text="/proc/<pid>/stat start time: with the pid, names one process.")
+    started_at = models.DateTimeField(null=True, blank=True)
+    restart_count = models.PositiveIntegerField(default=0)
+    consecutive_failures = models.PositiveIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_progress = models.JSONField(default=dict, blank=True)
+    error_tail = models.TextField(blank=True)
+    failure_reason = models.TextField(blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["stream", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["stream", "kind"], name="relay_one_per_stream_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} of {self.stream_id}: {self.state}"
+
+    @property
+    def should_run(self) -> bool:
+        """Desired state: running while the stream is live and this kind applies to it."""
+        stream = self.stream
+        if stream.status != stream.Status.LIVE:
+            return False
+        if self.kind == self.Kind.RECORD:
+            return stream.record
+        return self.kind == self.Kind.THUMBNAIL  # transcode and restream are not wired yet
+
+    @property
+    def output_dir(self):
+        from pathlib import Path
+
+        from django.conf import settings
+
+        return Path(settings.MEDIA_ROOT) / "relays" / str(self.stream_id) / self.kind

@@ -58,3 +58,10 @@ def ingest_kick_publisher_task(stream_id: str, playback_id: str, client_id: str 
         # No retry loop here: the periodic reconciliation kicks any publisher the database does
         # not allow, so a media server that is down now is handled on its next pass.
         logging.getLogger(__name__).warning("stream %s: kick failed (%s); reconciliation will retry", stream_id, exc)
+
+
+@shared_task(ignore_result=True)
+def relays_reconcile_task(stream_id: str | None = None) -> None:
+    from streaming.relays import relays_reconcile
+
+    relays_reconcile(stream_id=stream_id)

@@ -226,12 +226,33 @@ STATS_SAMPLE_RETENTION_HOURS = env.int("STATS_SAMPLE_RETENTION_HOURS", default=2
 # listening on 127.0.0.1:DAPHNE_BASE_PORT, DAPHNE_BASE_PORT+1, ...
 WEB_WORKERS = env.int("WEB_WORKERS", default=2)
 DAPHNE_BASE_PORT = env.int("DAPHNE_BASE_PORT", default=8100)
+# --- Media plane (relays: FFmpeg supervised by streaming.relays) ------------------------------
+# Seconds between two supervisor passes (start, restart, stop relays).
+RELAYS_RECONCILE_INTERVAL = env.float("RELAYS_RECONCILE_INTERVAL", default=2.0)
+# Where relays read a live stream; {playback_id} is filled in. The media server on loopback.
+RELAYS_INPUT_URL = env("RELAYS_INPUT_URL", default="") or f"rtmp://127.0.0.1:{RTMP_PORT}/{RTMP_APP}/{{playback_id}}"
+# Restart backoff: BASE, 2*BASE, 4*BASE ... seconds, at most MAX; failed after MAX_FAILURES in a row.
+RELAYS_BACKOFF_BASE = env.float("RELAYS_BACKOFF_BASE", default=1.0)
+RELAYS_BACKOFF_MAX = env.float("RELAYS_BACKOFF_MAX", default=30.0)
+RELAYS_MAX_FAILURES = env.int("RELAYS_MAX_FAILURES", default=10)
+# A relay on another host is taken over once that host has not refreshed it for this many seconds.
+RELAYS_HOST_STALE_SECONDS = env.float("RELAYS_HOST_STALE_SECONDS", default=30.0)
+# Seconds a stopped relay's FFmpeg gets to close its outputs after SIGTERM before SIGKILL.
+RELAYS_STOP_GRACE = env.float("RELAYS_STOP_GRACE", default=1.0)
+# Length in seconds of a recording's segments: a recorder crash loses at most about one.
+RELAYS_RECORD_SEGMENT_SECONDS = env.int("RELAYS_RECORD_SEGMENT_SECONDS", default=4)
+# Seconds between two thumbnails of a live stream.
+RELAYS_THUMBNAIL_INTERVAL = env.int("RELAYS_THUMBNAIL_INTERVAL", default=30)
 CELERY_BEAT_SCHEDULE.update({
     "streaming-poll-stats": {"task": "streaming.tasks.stats_poll_task", "schedule": STATS_POLL_INTERVAL},
     "streaming-close-reconnect-windows": {"task": "streaming.tasks.ingest_close_expired_windows_task",
                                           "schedule": 5.0},
     "streaming-reconcile": {"task": "streaming.tasks.ingest_reconcile_task", "schedule": 30.0},
     "streaming-prune-samples": {"task": "streaming.tasks.health_samples_prune_task", "schedule": 3600.0},
+    # Expires: passes queued while no worker runs are dropped, not replayed in a burst.
+    "streaming-relays-reconcile": {"task": "streaming.tasks.relays_reconcile_task",
+                                   "schedule": RELAYS_RECONCILE_INTERVAL,
+                                   "options": {"expires": RELAYS_RECONCILE_INTERVAL * 2}},
 })
 CELERY_BEAT_SCHEDULE["livestreams-viewer-sessions-reap"] = {
     "task": "livestreams.tasks.viewer_sessions_reap", "schedule": 60.0,

@@ -6,6 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from livestreams.selectors import stream_can_manage, stream_get
+from streaming.relays import relays_for_stream
 from streaming.selectors import health_samples_recent
 from streaming.stats import health_sample_data
 
@@ -48,3 +49,33 @@ class StreamHealthApi(APIView):
             "updated_at": stream.health_updated_at, "publisher_active": stream.publisher_active,
             "is_interrupted": stream.is_interrupted, "samples": samples,
         })
+
+
+class StreamRelayListApi(APIView):
+    """The stream's relays (FFmpeg recording, thumbnails, ...) with state and latest progress.
+    Owner and staff only."""
+
+    permission_classes = [IsAuthenticated]
+
+    class RelaySerializer(serializers.Serializer):
+        kind = serializers.CharField()
+        state = serializers.CharField()
+        should_run = serializers.BooleanField()
+        restarts = serializers.IntegerField(source="restart_count")
+        started_at = serializers.DateTimeField(allow_null=True)
+        heartbeat_at = serializers.DateTimeField(allow_null=True)
+        progress = serializers.DictField(source="last_progress")
+        error_tail = serializers.CharField()
+        failure_reason = serializers.CharField()
+
+    @extend_schema(responses=inline_serializer("StreamRelays", {"relays": RelaySerializer(many=True)}))
+    def get(self, request, stream_id):
+        stream = stream_get(stream_id=stream_id)
+        if stream is None:
+            raise NotFound("No such stream.")
+        if not stream_can_manage(stream=stream, user=request.user):
+            raise PermissionDenied("Only the stream's artist or staff can see its relays.")
+        relays = relays_for_stream(stream_id=stream.pk)
+        for relay in relays:
+            relay.stream = stream  # should_run reads it: no query per relay
+        return Response({"relays": self.RelaySerializer(relays, many=True).data})
