@@ -21,7 +21,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   # Debian starts these as system services on install; Backline runs its own, on its own ports.
-  for svc in nginx redis-server; do $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || true; done
+  for svc in nginx redis-server; do
+    $SUDO systemctl disable --now "$svc" >/dev/null 2>&1 || $SUDO service "$svc" stop >/dev/null 2>&1 || true
+  done
 fi
 
 PY="${PYTHON:-python3}"
