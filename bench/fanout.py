@@ -27,7 +27,6 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,25 +39,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from wsclient import open_viewer  # noqa: E402
 
+from streaming.testing import free_port, wait_for_port  # noqa: E402
+
 TICK = os.sysconf("SC_CLK_TCK")
 EMOJI = ["❤️", "🔥", "👏", "😂", "😮", "🎉"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_for_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing on port {port}")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -271,7 +255,7 @@ def start_daphnes(n, env, logdir):
                                       stderr=subprocess.STDOUT, preexec_fn=raise_nofile))
         ports.append(port)
     for port in ports:
-        wait_for_port(port)
+        wait_for_port(port, timeout=30)
     return procs, ports
 
 
@@ -316,7 +300,7 @@ def main():
     redis_url = f"redis://127.0.0.1:{redis_port}/0"
     results = []
     try:
-        wait_for_port(redis_port)
+        wait_for_port(redis_port, timeout=30)
         setup_django(tmp / "bench.sqlite3", redis_url)
         from django.db import connection
 
@@ -347,7 +331,7 @@ def main():
             ref = subprocess.Popen([sys.executable, str(ROOT / "bench" / "reference_server.py"), str(port)],
                                    preexec_fn=raise_nofile)
             try:
-                wait_for_port(port)
+                wait_for_port(port, timeout=30)
                 results.append(run_load(
                     name="reference-websockets.broadcast", targets=[("127.0.0.1", port)], path="/",
                     server_pids=[ref.pid], args=args, chat_cookies=[""] * 20, react_cookies=[""] * 40,

@@ -1,6 +1,8 @@
 """Settings shared by every environment. Everything that differs between machines comes from the
 environment (see .env.example); local/test/production only adjust this."""
 
+import hashlib
+
 from config.env import BASE_DIR, env
 
 SECRET_KEY = env("DJANGO_SECRET_KEY", default="insecure-local-only-key-change-me")
@@ -199,8 +201,6 @@ REALTIME_REACTION_EMOJI = ["❤️", "🔥", "👏", "😂", "😮", "🎉"]
 # Shared secret the media server puts in every callback URL (/hooks/<server>/<secret>/). Derived
 # from the Django secret key when unset so `make run` needs no configuration; set it explicitly
 # when the media server's config is written elsewhere (docker-compose: SRS reads it from its env).
-import hashlib  # noqa: E402
-
 MEDIA_SERVER_CALLBACK_SECRET = env("MEDIA_SERVER_CALLBACK_SECRET", default="") or hashlib.sha256(
     f"backline-media-server-callbacks:{SECRET_KEY}".encode()
 ).hexdigest()[:40]

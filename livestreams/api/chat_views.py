@@ -10,9 +10,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from livestreams import chat_selectors
+from livestreams.api.access import stream_or_404
 from livestreams.api.serializers import StrictSerializer
 from livestreams.models import Stream
-from livestreams.selectors import stream_get
 from livestreams.services import chat, reactions
 from livestreams.services.presence import presence_count_sync
 
@@ -21,10 +21,7 @@ class _StreamApi(APIView):
     permission_classes = [IsAuthenticated]
 
     def stream(self, stream_id) -> Stream:
-        stream = stream_get(stream_id=stream_id)
-        if stream is None:
-            raise NotFound("No such stream.")
-        return stream
+        return stream_or_404(stream_id)
 
 
 class ChatListCreateApi(_StreamApi):

@@ -1,7 +1,7 @@
 import django_filters
 from django.utils import timezone
 from drf_spectacular.utils import extend_schema
-from rest_framework import serializers, status
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.generics import ListAPIView
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -9,9 +9,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from livestreams import services
+from livestreams.api.access import managed_stream_or_403, stream_or_404
 from livestreams.api.serializers import StreamOutputSerializer, StreamStatusSerializer, StrictSerializer
 from livestreams.models import Stream
-from livestreams.selectors import stream_can_manage, stream_get, stream_list_for_artist, stream_list_public
+from livestreams.selectors import stream_get, stream_list_for_artist, stream_list_public
 
 
 class StreamInputSerializer(StrictSerializer):
@@ -58,20 +59,6 @@ class StreamFilter(django_filters.FilterSet):
         return queryset.filter(status=Stream.Status.SCHEDULED).order_by("scheduled_at", "created_at")
 
 
-def _get_stream(stream_id) -> Stream:
-    stream = stream_get(stream_id=stream_id)
-    if stream is None:
-        raise NotFound("No such stream.")
-    return stream
-
-
-def _get_managed_stream(request, stream_id) -> Stream:
-    stream = _get_stream(stream_id)
-    if not stream_can_manage(stream=stream, user=request.user):
-        raise PermissionDenied("Only the stream's artist or staff can do that.")
-    return stream
-
-
 class StreamListCreateApi(ListAPIView):
     """GET: public streams, paginated and filterable. POST: an artist creates a stream."""
 
@@ -103,15 +90,15 @@ class StreamDetailApi(APIView):
 
     @extend_schema(responses=StreamOutputSerializer)
     def get(self, request, stream_id):
-        return Response(StreamOutputSerializer(_get_stream(stream_id), context={"request": request}).data)
+        return Response(StreamOutputSerializer(stream_or_404(stream_id), context={"request": request}).data)
 
     @extend_schema(request=StreamInputSerializer(partial=True), responses=StreamOutputSerializer)
     def patch(self, request, stream_id):
-        stream = _get_managed_stream(request, stream_id)
+        stream = managed_stream_or_403(request.user, stream_id)
         incoming = StreamInputSerializer(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
         services.stream_update(stream=stream, data=incoming.validated_data)
-        return Response(StreamOutputSerializer(_get_stream(stream_id), context={"request": request}).data)
+        return Response(StreamOutputSerializer(stream_or_404(stream_id), context={"request": request}).data)
 
 
 class StreamStatusApi(APIView):
@@ -135,9 +122,9 @@ class _StreamActionApi(APIView):
 
     @extend_schema(request=None, responses=StreamOutputSerializer)
     def post(self, request, stream_id):
-        stream = _get_managed_stream(request, stream_id)
+        stream = managed_stream_or_403(request.user, stream_id)
         self.service(stream=stream)
-        return Response(StreamOutputSerializer(_get_stream(stream_id), context={"request": request}).data)
+        return Response(StreamOutputSerializer(stream_or_404(stream_id), context={"request": request}).data)
 
 
 class StreamStartApi(_StreamActionApi):

@@ -1,11 +1,10 @@
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import NotFound, PermissionDenied
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from livestreams.selectors import stream_can_manage, stream_get
+from livestreams.api.access import managed_stream_or_403
 from streaming.relays import relays_for_stream
 from streaming.selectors import health_samples_recent
 from streaming.stats import health_sample_data
@@ -36,11 +35,7 @@ class StreamHealthApi(APIView):
         "publisher_active": serializers.BooleanField(), "is_interrupted": serializers.BooleanField(),
         "samples": SampleSerializer(many=True)}))
     def get(self, request, stream_id):
-        stream = stream_get(stream_id=stream_id)
-        if stream is None:
-            raise NotFound("No such stream.")
-        if not stream_can_manage(stream=stream, user=request.user):
-            raise PermissionDenied("Only the stream's artist or staff can see its health.")
+        stream = managed_stream_or_403(request.user, stream_id, what="see its health")
         raw = request.query_params.get("limit", "")
         limit = min(int(raw), 720) if raw.isdigit() and int(raw) > 0 else 60
         samples = [health_sample_data(s) for s in health_samples_recent(stream_id=stream.pk, limit=limit)]
@@ -70,11 +65,7 @@ class StreamRelayListApi(APIView):
 
     @extend_schema(responses=inline_serializer("StreamRelays", {"relays": RelaySerializer(many=True)}))
     def get(self, request, stream_id):
-        stream = stream_get(stream_id=stream_id)
-        if stream is None:
-            raise NotFound("No such stream.")
-        if not stream_can_manage(stream=stream, user=request.user):
-            raise PermissionDenied("Only the stream's artist or staff can see its relays.")
+        stream = managed_stream_or_403(request.user, stream_id, what="see its relays")
         relays = relays_for_stream(stream_id=stream.pk)
         for relay in relays:
             relay.stream = stream  # should_run reads it: no query per relay
