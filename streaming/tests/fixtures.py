@@ -50,3 +50,24 @@ def encoder(media_server, tmp_path):
     finally:
         for proc in started:
             stop_process(proc)
+        if started:
+            _wait_for_callbacks_to_settle(media_server)
+
+
+def _wait_for_callbacks_to_settle(nginx) -> None:
+    """nginx calls back (publish done) after its encoders go, asynchronously. A callback that
+    reached the live server after this test's database was flushed would fail there, or write into
+    the next test's. Wait until nginx has no publisher and every accepted session is closed, then
+    give a callback for an already closed session (a kicked encoder's) a moment to land."""
+    import time
+
+    from streaming.media_servers.nginx_rtmp import NginxRtmpServer
+    from streaming.models import PublishSession
+    from streaming.testing import wait_until
+
+    server = NginxRtmpServer(control_url=nginx.control_url)
+    wait_until(lambda: not [s for s in server.fetch_stats() if s.publishing], timeout=15,
+               message="encoders gone from nginx")
+    wait_until(lambda: not PublishSession.objects.filter(ended_at__isnull=True).exists(), timeout=10,
+               message="publish-done callbacks handled")
+    time.sleep(0.3)
