@@ -3,7 +3,7 @@ from django.utils.html import format_html
 
 from config.exceptions import ApplicationError
 from livestreams import services
-from livestreams.models import Stream
+from livestreams.models import Replay, Stream
 
 
 def _mask(secret: str) -> str:
@@ -135,3 +135,13 @@ class ViewerSessionAdmin(admin.ModelAdmin):
 class ChatEventAdmin(admin.ModelAdmin):
     list_display = ("stream", "seq", "type", "created_at")
     raw_id_fields = ("stream",)
+
+
+@admin.register(Replay)
+class ReplayAdmin(admin.ModelAdmin):
+    list_display = ("stream", "status", "progress", "published", "duration_seconds", "size_bytes", "ready_at")
+    list_filter = ("status", "published", "ready_at")
+    search_fields = ("stream__title", "stream__playback_id")
+    list_select_related = ("stream",)
+    readonly_fields = ("stream", "status", "progress", "video_path", "poster_path", "duration_seconds", "size_bytes",
+                       "error", "ready_at")

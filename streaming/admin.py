@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from streaming.models import HealthSample, PublishSession, Relay
+from streaming.models import HealthSample, PublishSession, Relay, RestreamDestination
 
 
 class _ReadOnly(admin.ModelAdmin):
@@ -59,3 +59,16 @@ class RelayAdmin(_ReadOnly):
             return "-"
         return f"{p.get('frame', 0)} frames, {p.get('fps') or 0:g} fps, {p.get('bitrate_kbps') or 0:g} kbps, " \
                f"{p.get('speed') or 0:g}x"
+
+
+@admin.register(RestreamDestination)
+class RestreamDestinationAdmin(admin.ModelAdmin):
+    """The key is never shown back: staff see it masked, like the artist."""
+
+    list_display = ("name", "artist", "rtmp_url", "masked_key", "enabled", "created_at")
+    list_filter = ("enabled",)
+    search_fields = ("name", "artist__username", "rtmp_url")
+    list_select_related = ("artist",)
+    exclude = ("stream_key",)
+    readonly_fields = ("masked_key",)
+    filter_horizontal = ("streams",)

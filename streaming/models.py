@@ -87,6 +87,33 @@ class HealthSample(models.Model):
         return f"{self.width}x{self.height}" if self.width and self.height else ""
 
 
+class RestreamDestination(TimeStampedModel):
+    """Another RTMP service an artist simulcasts to (YouTube, Twitch, ...). The key is a secret:
+    shown masked everywhere once saved, never logged. `streams` are the broadcasts that use it."""
+
+    artist = models.ForeignKey("accounts.User", on_delete=models.CASCADE, related_name="restream_destinations")
+    name = models.CharField(max_length=80)
+    rtmp_url = models.CharField(max_length=300, help_text="The service's RTMP server, e.g. rtmp://a.rtmp.youtube.com/live2")
+    stream_key = models.CharField(max_length=300)
+    enabled = models.BooleanField(default=True)
+    streams = models.ManyToManyField("livestreams.Stream", blank=True, related_name="restream_destinations")
+
+    class Meta:
+        ordering = ["artist", "name"]
+        constraints = [models.UniqueConstraint(fields=["artist", "name"], name="restream_destination_unique_name")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.artist_id})"
+
+    @property
+    def masked_key(self) -> str:
+        return f"{'•' * 8}{self.stream_key[-4:]}" if len(self.stream_key) > 8 else "•" * 8
+
+    @property
+    def publish_url(self) -> str:
+        return f"{self.rtmp_url.rstrip('/')}/{self.stream_key}"
+
+
 class Relay(TimeStampedModel):
     """One long-lived FFmpeg working on a live stream, supervised by streaming.relays.
 
@@ -113,6 +140,8 @@ class Relay(TimeStampedModel):
 
     stream = models.ForeignKey("livestreams.Stream", on_delete=models.CASCADE, related_name="relays")
     kind = models.CharField(max_length=16, choices=Kind.choices)
+    destination = models.ForeignKey(RestreamDestination, on_delete=models.SET_NULL, null=True, blank=True,
+                                    related_name="relays", help_text="Restream relays only.")
     state = models.CharField(max_length=16, choices=State.choices, default=State.STOPPED, db_index=True)
     host = models.CharField(max_length=255, blank=True, help_text="Machine the process runs on.")
     pid = models.PositiveIntegerField(null=True, blank=True)
@@ -130,7 +159,10 @@ class Relay(TimeStampedModel):
     class Meta:
         ordering = ["stream", "kind"]
         constraints = [
-            models.UniqueConstraint(fields=["stream", "kind"], name="relay_one_per_stream_kind"),
+            models.UniqueConstraint(fields=["stream", "kind"], condition=Q(destination__isnull=True),
+                                    name="relay_one_per_stream_kind"),
+            models.UniqueConstraint(fields=["stream", "destination"], condition=Q(destination__isnull=False),
+                                    name="relay_one_per_stream_destination"),
         ]
 
     def __str__(self) -> str:

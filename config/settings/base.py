@@ -164,6 +164,12 @@ HLS_PORT = env.int("HLS_PORT", default=8080)
 RTMP_PUBLIC_URL = env("RTMP_PUBLIC_URL", default="") or f"rtmp://{RTMP_HOST}:{RTMP_PORT}/{RTMP_APP}"
 # Playback URL; {playback_id} is the only thing substituted. Never contains the publish key.
 HLS_URL_TEMPLATE = env("HLS_URL_TEMPLATE", default="") or f"http://{HLS_HOST}:{HLS_PORT}/hls/{{playback_id}}.m3u8"
+# Where players fetch what the relays write under MEDIA_ROOT (ladders, replays, thumbnails): the
+# media server's HTTP port serves MEDIA_ROOT at /media/ (nginx locally, SRS's http_server in compose).
+MEDIA_PUBLIC_URL = env("MEDIA_PUBLIC_URL", default="") or f"http://{HLS_HOST}:{HLS_PORT}/media/"
+# Playback URL while an adaptive-bitrate ladder runs: its master playlist, under MEDIA_PUBLIC_URL.
+ABR_HLS_URL_TEMPLATE = env("ABR_HLS_URL_TEMPLATE", default="") or (
+    MEDIA_PUBLIC_URL + "relays/{stream_id}/transcode/master.m3u8")
 
 LOGGING = {
     "version": 1,

@@ -106,6 +106,9 @@ class Stream(TimeStampedModel):
     health = models.CharField(max_length=10, choices=Health.choices, default=Health.UNKNOWN)
     health_reason = models.CharField(max_length=200, blank=True)
     health_updated_at = models.DateTimeField(null=True, blank=True)
+    # Set by the media plane (through livestreams services) while a transcode ladder serves the
+    # stream: players then load its master playlist instead of the source's.
+    abr_active = models.BooleanField(default=False)
 
     class Meta:
         ordering = ["-created_at"]
@@ -137,6 +140,8 @@ class Stream(TimeStampedModel):
 
     @property
     def hls_url(self) -> str:
+        if self.abr_active:
+            return settings.ABR_HLS_URL_TEMPLATE.format(stream_id=self.pk, playback_id=self.playback_id)
         return settings.HLS_URL_TEMPLATE.format(playback_id=self.playback_id)
 
     @property
