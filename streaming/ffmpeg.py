@@ -7,14 +7,16 @@ Progress comes from FFmpeg's own `-progress` file and errors from its stderr log
 a thread reading pipes in the process that started it.
 """
 
+import json
 import os
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 FFMPEG = os.environ.get("FFMPEG_BINARY", "ffmpeg")
+FFPROBE = os.environ.get("FFPROBE_BINARY", "ffprobe")
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,32 @@ def ladder_for(preset: str, source_height: int | None, source_kbps: int | None =
         return []
     top = int(preset.rstrip("p"))
     below = [r for r in RUNGS if r.height <= top and (source_height is None or r.height < source_height)]
+    if source_height and source_kbps:
+        # A lower rung never costs more than its share of the source's pixels (with some slack
+        # for the smaller picture): a 1.5 Mbit/s 720p source gets a 1 Mbit/s 480p, not 1.4, so
+        # the master playlist's BANDWIDTH falls with RESOLUTION and players step down for real.
+        below = [replace(r, video_kbps=max(200, min(r.video_kbps, int(1.5 * source_kbps * (r.height / source_height) ** 2))))
+                 for r in below]
     return [Rendition("source", 0, source_kbps or 0), *below]
+
+
+def probe_source(input_url: str, *, timeout: float = 4.0) -> tuple[int | None, int | None, float | None]:
+    """(height, video kbit/s, fps) of a live input, from a short ffprobe; Nones when it does not answer
+    in time. The bit rate is what the encoder declared in its FLV metadata (OBS and FFmpeg do)."""
+    argv = [FFPROBE, "-v", "error",
+            "-rw_timeout", str(int(timeout * 1_000_000)), "-select_streams", "v:0",
+            "-show_entries", "stream=height,bit_rate,avg_frame_rate", "-of", "json", input_url]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout + 1)
+        video = json.loads(done.stdout or "{}").get("streams", [{}])[0]
+    except (subprocess.TimeoutExpired, ValueError, IndexError, OSError):
+        return None, None, None
+    height = video.get("height") or None
+    bit_rate = str(video.get("bit_rate", ""))
+    kbps = int(bit_rate) // 1000 if bit_rate.isdigit() and int(bit_rate) > 0 else None
+    num, _, den = str(video.get("avg_frame_rate", "")).partition("/")
+    fps = int(num) / int(den) if num.isdigit() and den.isdigit() and int(den) and int(num) else None
+    return height, kbps, fps
 
 
 def transcode_command(input_url: str, out_dir: Path, renditions: list[Rendition], *, fps: int = 30,
@@ -93,10 +120,14 @@ def thumbnail_command(input_url: str, out_path: Path, *, every_seconds: int = 30
     """Grab the first frame, then one every `every_seconds`, overwriting one JPEG (written to a
     temp name and renamed by FFmpeg's image2 muxer, so readers never see half a file). `select`,
     not `fps=1/N`: the fps filter holds its first frame back for N/2 s, and with it FFmpeg's
-    first progress report, which the relay supervisor waits for."""
-    pick = f"select='isnan(prev_selected_t)+gte(t-prev_selected_t,{every_seconds})'"
+    first progress report, which the relay supervisor waits for. FFmpeg writes a frame out only when
+    the next one is selected, so the first two are: the first JPEG exists a keyframe after the
+    start, not `every_seconds` after. `-skip_frame nokey`: only keyframes
+    (one a second from OBS) are decoded, not every frame of a 1080p stream (bench/relays.py: it
+    made the thumbnail the costliest passthrough relay)."""
+    pick = f"select='lte(selected_n,1)+gte(t-prev_selected_t,{every_seconds})'"
     argv = [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "warning", "-rw_timeout", "10000000",
-            "-i", input_url, "-map", "0:v:0", "-vf", f"{pick},scale={width}:-2", "-fps_mode", "vfr",
+            "-skip_frame", "nokey", "-i", input_url, "-map", "0:v:0", "-vf", f"{pick},scale={width}:-2", "-fps_mode", "vfr",
             "-q:v", "4", "-f", "image2", "-update", "1", "-atomic_writing", "1"]
     if progress_path:
         argv += ["-progress", str(progress_path), "-stats_period", "1"]
@@ -104,11 +135,18 @@ def thumbnail_command(input_url: str, out_path: Path, *, every_seconds: int = 30
 
 
 def restream_command(input_url: str, destination_url: str, *, progress_path: Path | None = None) -> list[str]:
-    """Copy the stream to another RTMP service without re-encoding."""
+    """Copy the stream to another RTMP service without re-encoding.
+
+    For an rtmp(s) destination the last path part (the service's stream key, a secret) goes in
+    as -rtmp_playpath: FFmpeg's error messages name the URL it was given, and its log is read
+    back into the relay's error tail."""
     argv = [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "warning", "-rw_timeout", "10000000",
             "-i", input_url, "-map", "0:v:0?", "-map", "0:a:0?", "-c", "copy", "-f", "flv"]
     if progress_path:
         argv += ["-progress", str(progress_path), "-stats_period", "1"]
+    server, _, key = destination_url.rpartition("/")
+    if destination_url.startswith(("rtmp://", "rtmps://")) and key and server.count("/") >= 3:
+        return [*argv, "-rtmp_playpath", key, server]
     return [*argv, destination_url]
 
 

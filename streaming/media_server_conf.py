@@ -48,6 +48,7 @@ class NginxLayout:
     web_host: str = "127.0.0.1"
     web_port: int | None = None
     daphne_ports: tuple[int, ...] = ()
+    media_root: Path | None = None  # served at /media/ (ladders, recordings, thumbnails); None: not served
 
     @classmethod
     def from_settings(cls, **overrides) -> "NginxLayout":
@@ -58,10 +59,13 @@ class NginxLayout:
             callback_secret=settings.MEDIA_SERVER_CALLBACK_SECRET, app=settings.RTMP_APP,
             web_host=settings.WEB_HOST, web_port=settings.WEB_PORT,
             daphne_ports=tuple(settings.DAPHNE_BASE_PORT + i for i in range(max(1, settings.WEB_WORKERS))),
+            media_root=Path(settings.MEDIA_ROOT),
         )
         values.update(overrides)
         # nginx resolves relative paths against its prefix: hand it absolute ones.
         values["run_dir"] = Path(values["run_dir"]).resolve()
+        if values["media_root"] is not None:
+            values["media_root"] = Path(values["media_root"]).resolve()
         return cls(**values)
 
     @property
@@ -93,6 +97,37 @@ _CORS = """add_header Access-Control-Allow-Origin "*" always;
                 add_header Access-Control-Allow-Methods "GET, HEAD, OPTIONS" always;
                 add_header Access-Control-Allow-Headers "Range" always;
                 add_header Access-Control-Expose-Headers "Content-Length, Content-Range" always;"""
+
+
+def _media_location(media_root: Path | None) -> str:
+    if media_root is None:
+        return ""
+    # Only media by extension: the relays keep FFmpeg's logs and pidfiles next to their outputs,
+    # and a restream's log may name its destination (a secret). No directory listing (autoindex off).
+    return f"""
+        # MEDIA_ROOT: transcode ladders, recordings, replays, thumbnails (MEDIA_PUBLIC_URL).
+        location /media/ {{
+            alias {media_root}/;
+            autoindex off;
+            types {{ application/vnd.apple.mpegurl m3u8; video/mp2t ts; video/mp4 mp4 m4s; image/jpeg jpg jpeg;
+                    image/png png; image/webp webp; }}
+            location ~ \\.m3u8$ {{
+                add_header Cache-Control "no-cache, no-store, must-revalidate" always;
+                {_CORS}
+                if ($request_method = OPTIONS) {{ return 204; }}
+            }}
+            location ~ \\.(ts|mp4|m4s)$ {{
+                add_header Cache-Control "public, max-age=60" always;
+                {_CORS}
+                if ($request_method = OPTIONS) {{ return 204; }}
+            }}
+            location ~ \\.(jpe?g|png|webp)$ {{
+                # The live thumbnail is rewritten every RELAYS_THUMBNAIL_INTERVAL seconds.
+                add_header Cache-Control "public, max-age=10" always;
+                {_CORS}
+            }}
+            return 404;
+        }}"""
 
 
 def render_nginx_conf(layout: NginxLayout) -> str:
@@ -198,7 +233,7 @@ http {{
             }}
             {_CORS}
             if ($request_method = OPTIONS) {{ return 204; }}
-        }}
+        }}{_media_location(layout.media_root)}
         location / {{ return 404; }}
     }}
 
@@ -253,7 +288,9 @@ vhost __defaultVhost__ {{
         queue_length 10;
         mw_latency  100;
     }}
-    # HLS at http://<host>:8080/hls/<playback_id>.m3u8, the same path as the local nginx.
+    # HLS at http://<host>:8080/hls/<playback_id>.m3u8, the same path as the local nginx. MEDIA_ROOT
+    # (ladders, replays, thumbnails) is mounted read-only at ./objs/nginx/html/media by
+    # docker-compose, so http://<host>:8080/media/ is MEDIA_PUBLIC_URL here too.
     hls {{
         enabled         on;
         hls_path        ./objs/nginx/html;

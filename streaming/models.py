@@ -176,7 +176,14 @@ class Relay(TimeStampedModel):
             return False
         if self.kind == self.Kind.RECORD:
             return stream.record
-        return self.kind == self.Kind.THUMBNAIL  # transcode and restream are not wired yet
+        if self.kind == self.Kind.TRANSCODE:
+            return stream.quality_preset != stream.QualityPreset.SOURCE
+        if self.kind == self.Kind.RESTREAM:
+            # The artist may switch a destination off or unpick it mid-stream: that relay stops alone.
+            destination = self.destination
+            return (destination is not None and destination.enabled
+                    and destination.streams.filter(pk=stream.pk).exists())
+        return self.kind == self.Kind.THUMBNAIL
 
     @property
     def output_dir(self):
@@ -184,4 +191,7 @@ class Relay(TimeStampedModel):
 
         from django.conf import settings
 
-        return Path(settings.MEDIA_ROOT) / "relays" / str(self.stream_id) / self.kind
+        base = Path(settings.MEDIA_ROOT) / "relays" / str(self.stream_id)
+        if self.kind == self.Kind.RESTREAM:
+            return base / f"restream-{self.destination_id}"
+        return base / self.kind

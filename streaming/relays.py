@@ -30,26 +30,42 @@ Why this cannot run a relay twice, and why a worker restart loses nothing:
   alone while that host's heartbeat is fresh (RELAYS_HOST_STALE_SECONDS); after that the host is
   presumed gone and the relay is restarted here.
 
-Outputs, FFmpeg's log and progress file live in MEDIA_ROOT/relays/<stream id>/<kind>/.
+Outputs, FFmpeg's log and progress file live in MEDIA_ROOT/relays/<stream id>/<kind>/
+(restream relays: .../restream-<destination id>/).
+
+After each pass over a relay the supervisor also tells the rest of Backline what it saw: the
+stream's staff get a `stream:relay-update` event when the state changes (and at most once a
+second per stream while relays run); a running ladder with its master playlist written switches
+the stream's playback to it (livestreams.services.stream_set_abr) and back when it stops; the
+first grabbed thumbnail becomes the stream's picture when the artist chose none.
 """
 
 import logging
 import socket
+import time
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import quote
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from livestreams import realtime
 from livestreams.models import Stream
+from livestreams.services import stream_set_abr, stream_set_generated_thumbnail
 from streaming import ffmpeg
-from streaming.models import Relay
+from streaming.models import HealthSample, Relay, RestreamDestination
 
 logger = logging.getLogger(__name__)
 
 LOG_NAME, PROGRESS_NAME, PIDFILE_NAME = "ffmpeg.log", "progress.log", "relay.pid"
+MASTER_NAME, THUMBNAIL_NAME = "master.m3u8", "thumbnail.jpg"
+# Staff panels need live progress, not one event per pass (beat may run several a second): while
+# it runs, a relay's progress goes out at most once a second. State changes go out at once.
+RELAY_UPDATE_MIN_INTERVAL = 1.0
+_last_update: dict = {}  # relay id -> monotonic time of its last relay-update (this process)
 
 
 def relays_reconcile(*, stream_id=None) -> None:
@@ -67,31 +83,44 @@ def relays_reconcile(*, stream_id=None) -> None:
 
 
 def relays_ensure(*, stream_id=None) -> None:
-    """A row for every relay kind that applies to a live stream (record when recording is on,
-    thumbnail always). Rows are never deleted here: a stopped row keeps its history."""
+    """A row for every relay that applies to a live stream: record when recording is on,
+    thumbnail always, transcode when a ladder preset is chosen, one restream per enabled
+    destination that picked the stream. Rows are never deleted here: a stopped row keeps its history."""
     streams = Stream.objects.filter(status=Stream.Status.LIVE)
     if stream_id is not None:
         streams = streams.filter(pk=stream_id)
     wanted = set()
-    for pk, record in streams.values_list("pk", "record"):
-        wanted.add((pk, Relay.Kind.THUMBNAIL))
+    for pk, record, preset in streams.values_list("pk", "record", "quality_preset"):
+        wanted.add((pk, Relay.Kind.THUMBNAIL, None))
         if record:
-            wanted.add((pk, Relay.Kind.RECORD))
+            wanted.add((pk, Relay.Kind.RECORD, None))
+        if preset != Stream.QualityPreset.SOURCE:
+            wanted.add((pk, Relay.Kind.TRANSCODE, None))
     if not wanted:
         return
-    existing = set(Relay.objects.filter(stream_id__in={pk for pk, _ in wanted}).values_list("stream_id", "kind"))
-    Relay.objects.bulk_create([Relay(stream_id=pk, kind=kind) for pk, kind in wanted - existing],
+    live = {pk for pk, _, _ in wanted}
+    picks = RestreamDestination.streams.through.objects.filter(stream_id__in=live, restreamdestination__enabled=True)
+    wanted |= {(pk, Relay.Kind.RESTREAM, dest) for pk, dest in picks.values_list("stream_id", "restreamdestination_id")}
+    existing = set(Relay.objects.filter(stream_id__in=live).values_list("stream_id", "kind", "destination_id"))
+    Relay.objects.bulk_create([Relay(stream_id=pk, kind=kind, destination_id=dest) for pk, kind, dest in wanted - existing],
                               ignore_conflicts=True)  # a concurrent pass may have created them
 
 
 @transaction.atomic
 def relay_reconcile(*, relay_id: int) -> Relay | None:
-    """Bring one relay to its desired state. Takes the row lock; returns None when another pass
-    holds it."""
-    relay = (Relay.objects.select_for_update(skip_locked=True, of=("self",)).select_related("stream")
+    """Bring one relay to its desired state, then publish what changed (see the module's doc).
+    Takes the row lock; returns None when another pass holds it."""
+    relay = (Relay.objects.select_for_update(skip_locked=True, of=("self",)).select_related("stream", "destination")
              .filter(pk=relay_id).first())
     if relay is None:
         return None
+    before = relay.state
+    relay = _reconcile(relay)
+    _announce(relay, changed=relay.state != before)
+    return relay
+
+
+def _reconcile(relay: Relay) -> Relay:
     now = timezone.now()
     if relay.pid and relay.host and relay.host != _hostname():
         stale = now - timedelta(seconds=settings.RELAYS_HOST_STALE_SECONDS)
@@ -166,13 +195,41 @@ def relay_input_url(stream: Stream) -> str:
 def relay_command(relay: Relay) -> list[str]:
     out_dir, input_url = relay.output_dir, relay_input_url(relay.stream)
     progress_path = out_dir / PROGRESS_NAME
+    if relay.kind == Relay.Kind.TRANSCODE:
+        height, kbps, fps = _source_format(relay.stream, input_url)
+        return ffmpeg.transcode_command(input_url, out_dir, ffmpeg.ladder_for(relay.stream.quality_preset, height, kbps),
+                                        fps=round(fps or 30), progress_path=progress_path)
+    if relay.kind == Relay.Kind.RESTREAM:
+        return ffmpeg.restream_command(input_url, relay.destination.publish_url, progress_path=progress_path)
     if relay.kind == Relay.Kind.RECORD:
         return ffmpeg.record_command(input_url, out_dir, progress_path=progress_path,
                                      segment_seconds=settings.RELAYS_RECORD_SEGMENT_SECONDS)
     if relay.kind == Relay.Kind.THUMBNAIL:
-        return ffmpeg.thumbnail_command(input_url, out_dir / "thumbnail.jpg", progress_path=progress_path,
+        return ffmpeg.thumbnail_command(input_url, out_dir / THUMBNAIL_NAME, progress_path=progress_path,
                                         every_seconds=settings.RELAYS_THUMBNAIL_INTERVAL)
-    raise NotImplementedError(f"relay kind {relay.kind} is not wired yet")
+    raise ValueError(f"unknown relay kind {relay.kind}")
+
+
+def relay_event(relay: Relay) -> dict:
+    """The `stream:relay-update` event the control room listens to. Keep the shape."""
+    destination = relay.destination
+    return {"type": "stream:relay-update", "relay": {
+        "id": relay.pk, "kind": relay.kind, "state": relay.state, "restarts": relay.restart_count,
+        "progress": relay.last_progress, "failure_reason": relay.failure_reason,
+        "destination_id": relay.destination_id, "destination_name": destination.name if destination else None,
+        "started_at": relay.started_at.isoformat() if relay.started_at else None,
+    }}
+
+
+def _source_format(stream: Stream, input_url: str) -> tuple[int | None, int | None, float | None]:
+    """(height, kbit/s, fps) of what the encoder sends: the stats poller's latest sample, else a
+    short ffprobe of the relay input (a stream live for under one poll interval)."""
+    sample = (HealthSample.objects.filter(stream=stream, height__isnull=False).order_by("-taken_at")
+              .values_list("height", "bitrate_kbps", "source_fps", "fps").first())
+    if sample:
+        height, kbps, source_fps, fps = sample
+        return height, kbps or None, source_fps or fps
+    return ffmpeg.probe_source(input_url, timeout=3.0)
 
 
 def relay_handle(relay: Relay) -> ffmpeg.ProcessHandle | None:
@@ -211,8 +268,37 @@ def _observe(relay: Relay, now) -> None:
     progress = ffmpeg.read_progress(out_dir / PROGRESS_NAME)
     if progress:
         relay.last_progress = progress
-    relay.error_tail = ffmpeg.error_tail(out_dir / LOG_NAME)
+    relay.error_tail = _redact(relay, ffmpeg.error_tail(out_dir / LOG_NAME))
     relay.heartbeat_at = now
+
+
+def _redact(relay: Relay, text: str) -> str:
+    """A restream destination's key never reaches the row (the API, the staff panel, the logs)."""
+    key = relay.destination.stream_key if relay.destination_id and relay.destination else ""
+    if key:
+        for form in {key, quote(key, safe=""), quote(key)}:
+            text = text.replace(form, relay.destination.masked_key)
+    return text
+
+
+def _announce(relay: Relay, *, changed: bool) -> None:
+    """What the rest of Backline learns from this pass: staff panels, the ladder, the thumbnail."""
+    stream, now = relay.stream, time.monotonic()
+    running = relay.state in Relay.ACTIVE_STATES
+    if changed or (running and now - _last_update.get(relay.pk, 0) >= RELAY_UPDATE_MIN_INTERVAL):
+        _last_update[relay.pk] = now
+        realtime.publish_on_commit(stream.pk, relay_event(relay), audience=realtime.STAFF)
+    if not running:
+        _last_update.pop(relay.pk, None)
+    if relay.kind == Relay.Kind.TRANSCODE:
+        serving = (relay.state == Relay.State.RUNNING and stream.is_live
+                   and (relay.output_dir / MASTER_NAME).exists())
+        if serving != stream.abr_active:
+            relay.stream = stream_set_abr(stream=stream, active=serving)
+    elif (relay.kind == Relay.Kind.THUMBNAIL and not stream.thumbnail and not stream.thumbnail_url
+          and (relay.output_dir / THUMBNAIL_NAME).exists()):
+        url = f"{settings.MEDIA_PUBLIC_URL}relays/{stream.pk}/thumbnail/{THUMBNAIL_NAME}"
+        relay.stream = stream_set_generated_thumbnail(stream=stream, url=url)
 
 
 def _forget_process(relay: Relay) -> None:
@@ -227,6 +313,7 @@ def _start(relay: Relay, now) -> None:
     if log_path.exists():  # keep the previous run's log for the error tail of this one to be its own
         log_path.replace(out_dir / f"{LOG_NAME}.1")
     (out_dir / PROGRESS_NAME).unlink(missing_ok=True)  # "running" means *this* process reported
+    (out_dir / MASTER_NAME).unlink(missing_ok=True)  # and a ladder serves once *this* one wrote it
     handle = ffmpeg.spawn(relay_command(relay), log_path=log_path)
     (out_dir / PIDFILE_NAME).write_text(f"{handle.pid} {handle.start_ticks}\n")
     relay.pid, relay.start_ticks, relay.host = handle.pid, handle.start_ticks, _hostname()

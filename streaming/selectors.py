@@ -7,7 +7,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 
 from livestreams.models import Stream
-from streaming.models import HealthSample, PublishSession
+from streaming.models import HealthSample, PublishSession, RestreamDestination
 
 
 def reconnect_window() -> timedelta:
@@ -33,3 +33,22 @@ def publish_session_open(*, stream_id) -> PublishSession | None:
 
 def health_samples_recent(*, stream_id, limit: int = 60) -> list[HealthSample]:
     return list(HealthSample.objects.filter(stream_id=stream_id).order_by("-taken_at")[:limit])
+
+
+def restream_destination_list(*, artist) -> QuerySet[RestreamDestination]:
+    return RestreamDestination.objects.filter(artist=artist).order_by("name")
+
+
+def restream_destination_get(*, artist, destination_id) -> RestreamDestination | None:
+    """The artist's own destination, or None (another artist's is as unknown as a missing one)."""
+    try:
+        pk = int(destination_id)
+    except (TypeError, ValueError):
+        return None
+    if not 0 < pk < 2**31:  # the database would raise an overflow, not answer "none"
+        return None
+    return RestreamDestination.objects.filter(artist=artist, pk=pk).first()
+
+
+def restream_destination_ids_for_stream(*, stream: Stream) -> list[int]:
+    return list(stream.restream_destinations.order_by("name").values_list("pk", flat=True))

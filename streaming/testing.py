@@ -83,19 +83,22 @@ class LocalNginxRtmp:
     """The nginx that `make run` starts, from the same generated config, on free loopback ports.
 
     callback_base_url: the Django that answers the callbacks (pytest-django's `live_server.url`).
-    Attributes once started: rtmp_url (OBS "Server"), hls_base_url, control_url (/stat, /control),
-    hls_dir, run_dir, layout. Pass web_port/daphne_ports to include the web proxy as well.
+    Attributes once started: rtmp_url (OBS "Server"), hls_base_url, media_base_url (media_root at
+    /media/, default settings.MEDIA_ROOT), control_url (/stat, /control), hls_dir, run_dir, layout.
+    Pass web_port/daphne_ports to include the web proxy as well.
     """
 
     def __init__(self, callback_base_url: str, *, run_dir: Path | None = None, secret: str | None = None,
-                 app: str | None = None, web_port: int | None = None, daphne_ports: tuple[int, ...] = ()):
+                 app: str | None = None, web_port: int | None = None, daphne_ports: tuple[int, ...] = (),
+                 media_root: Path | None = None):
         self._own_dir = run_dir is None
         self.run_dir = Path(run_dir or tempfile.mkdtemp(prefix="backline-nginx-"))
         self.layout = NginxLayout.from_settings(
             run_dir=self.run_dir, rtmp_host="127.0.0.1", rtmp_port=free_port(), hls_host="127.0.0.1",
             hls_port=free_port(), control_port=free_port(), callback_base_url=_loopback(callback_base_url),
             callback_secret=secret or settings.MEDIA_SERVER_CALLBACK_SECRET, app=app or settings.RTMP_APP,
-            web_host="127.0.0.1", web_port=web_port, daphne_ports=tuple(daphne_ports))
+            web_host="127.0.0.1", web_port=web_port, daphne_ports=tuple(daphne_ports),
+            media_root=Path(media_root or settings.MEDIA_ROOT))
         self.process: subprocess.Popen | None = None
 
     @property
@@ -105,6 +108,10 @@ class LocalNginxRtmp:
     @property
     def hls_base_url(self) -> str:
         return f"http://127.0.0.1:{self.layout.hls_port}/hls"
+
+    @property
+    def media_base_url(self) -> str:
+        return f"http://127.0.0.1:{self.layout.hls_port}/media/"
 
     @property
     def control_url(self) -> str:
@@ -144,6 +151,38 @@ class LocalNginxRtmp:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+
+class AcceptAllCallbacks:
+    """An HTTP server on loopback that answers 200 to every nginx-rtmp callback: an nginx started
+    with it as its callback_base_url accepts any publish and play (a stand-in RTMP service for
+    restream tests, or a benchmark without Django). Use as a context manager; `.url`."""
+
+    def __init__(self):
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        class Accept(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802 - http.server's naming
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Accept)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> "AcceptAllCallbacks":
+        import threading
+
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 def publish_test_pattern(rtmp_url: str, stream_key: str, *, seconds: float | None = None, size: str = "640x360",

@@ -22,6 +22,8 @@ from .streams import (
     stream_mark_resumed,
     stream_prepare,
     stream_rotate_key,
+    stream_set_abr,
+    stream_set_generated_thumbnail,
     stream_start,
     stream_update,
 )
@@ -48,6 +50,8 @@ __all__ = [
     "stream_prepare",
     "stream_record_health",
     "stream_rotate_key",
+    "stream_set_abr",
+    "stream_set_generated_thumbnail",
     "stream_start",
     "stream_update",
 ]

@@ -203,3 +203,31 @@ def stream_mark_resumed(*, stream: Stream, client_id: str = "") -> Stream:
     if was_interrupted:
         realtime.publish_on_commit(stream.pk, {"type": "stream:resumed", "hls_url": stream.hls_url})
     return stream
+
+
+@transaction.atomic
+def stream_set_abr(*, stream: Stream, active: bool) -> Stream:
+    """Serve the stream from its transcode ladder's master playlist (active) or from the media
+    server's own playlist. Called by the media plane as its ladder starts and stops; open players
+    switch on the `stream:settings` event's `hls_url`. Idempotent."""
+    stream = Stream.objects.select_for_update().get(pk=stream.pk)
+    if stream.abr_active == active:
+        return stream
+    stream.abr_active = active
+    stream.save(update_fields=["abr_active", "updated_at"])
+    if stream.is_live:
+        realtime.publish_on_commit(stream.pk, {"type": "stream:settings", "abr_active": active,
+                                               "hls_url": stream.hls_url})
+    return stream
+
+
+@transaction.atomic
+def stream_set_generated_thumbnail(*, stream: Stream, url: str) -> Stream:
+    """Use a frame grabbed from the broadcast as the stream's picture, unless the artist chose one
+    (an uploaded file or a URL of their own)."""
+    stream = Stream.objects.select_for_update().get(pk=stream.pk)
+    if stream.thumbnail or stream.thumbnail_url:
+        return stream
+    stream.thumbnail_url = url
+    stream.save(update_fields=["thumbnail_url", "updated_at"])
+    return stream

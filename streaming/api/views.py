@@ -1,3 +1,4 @@
+from django.db.models import prefetch_related_objects
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import IsAuthenticated
@@ -53,7 +54,10 @@ class StreamRelayListApi(APIView):
     permission_classes = [IsAuthenticated]
 
     class RelaySerializer(serializers.Serializer):
+        id = serializers.IntegerField()
         kind = serializers.CharField()
+        destination_id = serializers.IntegerField(allow_null=True)
+        destination_name = serializers.CharField(source="destination.name", default=None, allow_null=True)
         state = serializers.CharField()
         should_run = serializers.BooleanField()
         restarts = serializers.IntegerField(source="restart_count")
@@ -67,6 +71,7 @@ class StreamRelayListApi(APIView):
     def get(self, request, stream_id):
         stream = managed_stream_or_403(request.user, stream_id, what="see its relays")
         relays = relays_for_stream(stream_id=stream.pk)
+        prefetch_related_objects(relays, "destination")  # destination_name: one query, not one per relay
         for relay in relays:
             relay.stream = stream  # should_run reads it: no query per relay
         return Response({"relays": self.RelaySerializer(relays, many=True).data})

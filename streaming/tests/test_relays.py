@@ -309,3 +309,88 @@ def test_relays_api_is_for_the_owner_and_staff(client_for, staff):
         [item] = response.json()["relays"]
         assert item["kind"] == "record" and item["state"] == "running" and item["restarts"] == 2
         assert item["progress"]["frame"] == 90 and item["should_run"] is True
+
+
+# --- restreaming -----------------------------------------------------------------------------------
+
+def restream_relay(stream, destination) -> Relay:
+    return Relay.objects.select_related("stream", "destination").get(stream=stream, destination=destination)
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_destination_that_refuses_the_connection_fails_alone_with_ffmpegs_reason(relays_env, encoder, settings,
+                                                                                   published_events):
+    from streaming.models import RestreamDestination
+    from streaming.testing import free_port
+
+    settings.RELAYS_MAX_FAILURES, settings.RELAYS_BACKOFF_BASE = 3, 0.2
+    stream = StreamFactory(record=True)
+    secret = "live_8f3kq-SECRET-9z"
+    nowhere = RestreamDestination.objects.create(artist=stream.artist, name="Nowhere", stream_key=secret,
+                                                 rtmp_url=f"rtmp://127.0.0.1:{free_port()}/live2")
+    nowhere.streams.add(stream)
+    encoder(stream.obs_stream_key, seconds=30)
+    wait_live(stream)
+
+    def settled():
+        for r in Relay.objects.filter(stream=stream).exclude(pid=None):
+            relays_env.add((r.pid, r.start_ticks))
+        return (restream_relay(stream, nowhere).state == Relay.State.FAILED
+                and relay(stream, "record").state == Relay.State.RUNNING)
+    reconcile_until(settled, timeout=30, message="restream failed, recorder running")
+    failed = restream_relay(stream, nowhere)
+    assert failed.output_dir.name == f"restream-{nowhere.pk}"
+    assert failed.consecutive_failures == 3 and failed.pid is None
+    assert "Connection refused" in failed.failure_reason, failed.failure_reason
+    for text in (failed.failure_reason, failed.error_tail, (failed.output_dir / "ffmpeg.log").read_text()):
+        assert secret not in text
+    # The broadcast and its other relays carried on untouched.
+    stream.refresh_from_db()
+    recorder = relay(stream, "record")
+    assert stream.status == Stream.Status.LIVE and stream.publisher_active
+    assert recorder.restart_count == 0 and alive(recorder.pid, recorder.start_ticks)
+    # The control room heard about it, with the destination's name and never its key.
+    updates = [e["relay"] for g, e in published_events
+               if g == f"stream-{stream.pk}.staff" and e["type"] == "stream:relay-update" and e["relay"]["kind"] == "restream"]
+    assert updates[-1]["state"] == "failed" and updates[-1]["destination_name"] == "Nowhere"
+    assert updates[-1]["destination_id"] == nowhere.pk and "Connection refused" in updates[-1]["failure_reason"]
+    assert secret not in repr(published_events)
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_restream_copies_the_broadcast_to_another_rtmp_service(relays_env, encoder, tmp_path):
+    from streaming.models import RestreamDestination
+    from streaming.testing import AcceptAllCallbacks, LocalNginxRtmp
+
+    stream = StreamFactory()
+    with AcceptAllCallbacks() as accept, LocalNginxRtmp(callback_base_url=accept.url, app="live2",
+                                                          media_root=tmp_path) as service:
+        destination = RestreamDestination.objects.create(artist=stream.artist, name="Other service",
+                                                         rtmp_url=service.rtmp_url, stream_key="copy-key")
+        destination.streams.add(stream)
+        encoder(stream.obs_stream_key, seconds=20)
+        wait_live(stream)
+        running = reconcile_until(lambda: (r := restream_relay(stream, destination)).state == Relay.State.RUNNING and r,
+                                  timeout=15, message="restream running")
+        remember(relays_env, running)
+        assert pids_writing_to(running.output_dir) == {running.pid}
+
+        # The other service receives the copy: its own HLS of "copy-key", at the source's size.
+        playlist = service.hls_dir / "copy-key.m3u8"
+        fragments = wait_until(lambda: playlist.exists() and [x for x in playlist.read_text().splitlines()
+                                                              if x.endswith(".ts")],
+                               timeout=10, message="the copy arrives")
+        probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                                "stream=codec_name,width", "-of", "csv=p=0", str(service.hls_dir / fragments[0])],
+                               capture_output=True, text=True, timeout=15)
+        assert probe.stdout.split()[0] == "h264,640", probe  # (listed once per MPEG-TS program too)
+
+        # The artist unpicks the destination mid-stream: that relay alone stops.
+        thumbnailer = relay(stream, "thumbnail")
+        destination.streams.remove(stream)
+        reconcile_until(lambda: restream_relay(stream, destination).state == Relay.State.STOPPED, timeout=10,
+                        message="restream stopped")
+        assert not alive(running.pid, running.start_ticks)
+        assert relay(stream, "thumbnail").pid == thumbnailer.pid and alive(thumbnailer.pid, thumbnailer.start_ticks)

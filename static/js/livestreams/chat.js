@@ -308,6 +308,7 @@ export function createChat(root, { realtime, config }) {
       system("The chat was cleared by a moderator.");
     })
     .on("stream:settings", (event) => {
+      if (!("chat_enabled" in event)) return; // not about chat (a playback change)
       chatEnabled = event.chat_enabled !== false;
       chatMode = event.chat_mode || chatMode;
       slowMode = event.slow_mode_seconds || 0;

@@ -278,6 +278,7 @@ export function createPlayer(root, { preview = false } = {}) {
   return {
     video,
     get hls() { return hls; },
+    get url() { return url; },
     latency,
     /** The stream is (or became) live at `streamUrl`: play it. */
     start(streamUrl) {

@@ -55,6 +55,7 @@ export function createReactions({ bar, layer, realtime, config }) {
       renderBar();
     })
     .on("stream:settings", (event) => {
+      if (!("reactions_enabled" in event)) return;
       enabled = event.reactions_enabled !== false;
       renderBar();
     })

@@ -75,6 +75,10 @@ whenHlsReady(() => {
       if (event.status === "preparing") player.waiting("Getting ready", "The artist is setting up. The video starts here by itself.");
       if (event.status === "cancelled") player.waiting("Cancelled", "This show will not take place.");
     })
+    .on("stream:settings", (event) => {
+      // A transcode ladder started or stopped: its master playlist replaces the source (or back).
+      if (status === "live" && event.hls_url && event.hls_url !== player.url) player.start(event.hls_url);
+    })
     .on("hello", (event) => { if (viewerCount && typeof event.viewer_count === "number") viewerCount.textContent = event.viewer_count.toLocaleString(); })
     .on("stream:viewer-count", (event) => { if (viewerCount) viewerCount.textContent = Number(event.count).toLocaleString(); });
 

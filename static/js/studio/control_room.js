@@ -157,8 +157,9 @@ function start() {
     .on("stream:status", (event) => setStatus(event.status[0].toUpperCase() + event.status.slice(1), event.status))
     .on("stream:settings", (event) => {
       // Another tab or a moderator changed them: keep the form truthful.
+      if (event.hls_url && player.url && event.hls_url !== player.url) player.start(event.hls_url); // a ladder came or went
       const form = document.querySelector("input[name=action][value=settings]")?.form;
-      if (!form) return;
+      if (!form || !("chat_enabled" in event)) return;
       form.elements.chat_enabled.checked = !!event.chat_enabled;
       form.elements.reactions_enabled.checked = !!event.reactions_enabled;
       if (event.chat_mode) form.elements.chat_mode.value = event.chat_mode;
