@@ -1,9 +1,11 @@
 from django.contrib import admin, messages
+from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 
 from config.exceptions import ApplicationError
 from livestreams import services
 from livestreams.models import Replay, Stream
+from livestreams.services.replays import stream_disk_usage
 
 
 def _mask(secret: str) -> str:
@@ -27,7 +29,7 @@ def _bulk(modeladmin, request, queryset, service, verb):
 @admin.register(Stream)
 class StreamAdmin(admin.ModelAdmin):
     list_display = ("title", "artist", "status", "visibility", "scheduled_at", "started_at", "ended_at",
-                    "viewer_count", "peak_viewers", "health_badge")
+                    "viewer_count", "peak_viewers", "health_badge", "disk_use")
     list_filter = ("status", "visibility", "health", "quality_preset", "record", "scheduled_at", "started_at",
                    ("artist", admin.RelatedOnlyFieldListFilter))
     search_fields = ("title", "artist__username", "artist__channel__slug", "playback_id")
@@ -38,7 +40,7 @@ class StreamAdmin(admin.ModelAdmin):
     readonly_fields = ("id", "status", "playback_id", "masked_stream_key", "key_rotated_at", "started_at",
                        "ended_at", "cancelled_at", "archived_at", "viewer_count", "peak_viewers", "total_views",
                        "publisher_active", "publisher_client_id", "interrupted_at", "health", "health_reason",
-                       "health_updated_at", "created_at", "updated_at")
+                       "health_updated_at", "created_at", "updated_at", "disk_use")
     fieldsets = (
         (None, {"fields": ("id", "artist", "title", "description", "thumbnail", "thumbnail_url", "scheduled_at")}),
         ("Settings", {"fields": ("visibility", "chat_enabled", "reactions_enabled", "chat_mode",
@@ -50,8 +52,13 @@ class StreamAdmin(admin.ModelAdmin):
                                "publisher_client_id", "interrupted_at", "health", "health_reason",
                                "health_updated_at")}),
         ("Timestamps", {"fields": ("created_at", "updated_at")}),
+        ("Media on disk", {"fields": ("disk_use",)}),
     )
     actions = ["end_streams", "cancel_streams", "rotate_keys"]
+
+    @admin.display(description="Disk use")
+    def disk_use(self, stream):
+        return filesizeformat(stream_disk_usage(stream_id=stream.pk))
 
     @admin.display(description="Stream key")
     def masked_stream_key(self, stream):

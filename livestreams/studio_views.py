@@ -13,7 +13,7 @@ from django.views.decorators.http import require_http_methods
 from config.exceptions import ApplicationError
 from livestreams import services
 from livestreams.forms import StreamDetailsForm, StreamForm, StreamSettingsForm
-from livestreams.models import Stream
+from livestreams.models import Replay, Stream
 from livestreams.selectors import (
     stream_can_manage,
     stream_get,
@@ -22,6 +22,7 @@ from livestreams.selectors import (
     stream_list_upcoming,
 )
 from livestreams.services import chat as chat_services
+from livestreams.services import replays as replay_services
 
 ACTIONS = {
     "start": (services.stream_start, "Ready: start your encoder and you are live."),
@@ -90,6 +91,10 @@ def control_room(request, stream_id):
                     services.stream_update(stream=stream, data=details_form.changed_fields())
                     messages.success(request, "Details saved.")
                     return redirect("livestreams:control-room", stream_id=stream.pk)
+            elif action in REPLAY_ACTIONS:
+                done = _replay_action(stream, action, request.POST)
+                messages.success(request, done)
+                return redirect("livestreams:control-room", stream_id=stream.pk)
             elif action in ACTIONS:
                 service, done = ACTIONS[action]
                 service(stream=stream)
@@ -100,8 +105,11 @@ def control_room(request, stream_id):
         except ApplicationError as exc:
             messages.error(request, exc.message)
             return redirect("livestreams:control-room", stream_id=stream.pk)
+    replay = Replay.objects.filter(stream=stream).first()
     return render(request, "studio/control_room.html", {
         "stream": stream,
+        "replay": replay,
+        "replay_duration": _clock(replay.duration_seconds) if replay and replay.duration_seconds else "",
         "settings_form": settings_form,
         "details_form": details_form,
         "rtmp_publish_url": f"{stream.rtmp_url.rstrip('/')}/{stream.obs_stream_key}",
@@ -117,3 +125,26 @@ def control_room(request, stream_id):
             "viewerCount": stream.viewer_count, "preview": True,
         },
     })
+
+
+REPLAY_ACTIONS = {"replay-publish", "replay-unpublish", "replay-delete"}
+
+
+def _replay_action(stream: Stream, action: str, data) -> str:
+    replay = Replay.objects.filter(stream=stream).first()
+    if replay is None:
+        raise ApplicationError("This stream has no replay.")
+    if action == "replay-delete":
+        if data.get("confirm") != "yes":
+            raise ApplicationError("Tick the box to confirm the deletion.")
+        replay_services.replay_delete(replay=replay)
+        return "Replay deleted."
+    if replay.status != Replay.Status.READY:
+        raise ApplicationError("Only a finished replay can be published or unpublished.")
+    replay_services.replay_set_published(replay=replay, published=action == "replay-publish")
+    return "Replay published." if action == "replay-publish" else "Replay unpublished: only you and staff see it."
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

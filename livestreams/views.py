@@ -18,6 +18,7 @@ from livestreams.selectors import (
     stream_search,
 )
 from livestreams.services import chat as chat_services
+from livestreams.services import replays as replay_services
 
 
 def home(request):
@@ -57,9 +58,16 @@ def watch(request, stream_id):
     channel = getattr(stream.artist, "channel", None)
     can_manage = stream_can_manage(stream=stream, user=request.user)
     chat_max_length = chat_services.MAX_TEXT
+    replay, replay_preparing = _replay_context(request, stream, can_manage=can_manage)
+    config = _player_config(request, stream, can_manage=can_manage, chat_max_length=chat_max_length)
+    if replay is not None and replay.status == replay.Status.READY:
+        config["replay"] = replay_services.replay_data(replay)
     return render(request, "livestreams/watch.html", {
         "stream": stream,
-        "config": _player_config(request, stream, can_manage=can_manage, chat_max_length=chat_max_length),
+        "config": config,
+        "replay": replay,
+        "replay_ready": "replay" in config,
+        "replay_preparing": replay_preparing,
         "channel": channel,
         "can_manage": can_manage,
         "follows": channel is not None and user_follows(user=request.user, channel=channel),
@@ -67,6 +75,20 @@ def watch(request, stream_id):
         "thumbnail_absolute": _thumbnail_absolute(request, stream),
         "chat_max_length": chat_max_length,
     })
+
+
+def _replay_context(request, stream, *, can_manage: bool):
+    """(the replay this visitor may watch or None, whether to say one is on its way). A recorded
+    stream that just ended has no replay row until the next sweep: it is on its way too."""
+    if stream.status not in (Stream.Status.ENDED, Stream.Status.ARCHIVED):
+        return None, False
+    replay = replay_services.replay_for_viewer(stream=stream, user=request.user)
+    if replay is not None:
+        return replay, replay.status == replay.Status.PROCESSING
+    row = getattr(stream, "replay", None)  # one the visitor may not watch (yet)
+    if row is None:
+        return None, stream.status == Stream.Status.ENDED and stream.record
+    return None, row.status == row.Status.PROCESSING and row.published
 
 
 def _player_config(request, stream, *, can_manage: bool, chat_max_length: int) -> dict:

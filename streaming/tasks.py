@@ -65,3 +65,17 @@ def relays_reconcile_task(stream_id: str | None = None) -> None:
     from streaming.relays import relays_reconcile
 
     relays_reconcile(stream_id=stream_id)
+
+
+@shared_task(ignore_result=True)
+def replays_sweep_task() -> None:
+    from streaming.replays import replays_sweep
+
+    replays_sweep()
+
+
+@shared_task(ignore_result=True)
+def media_cleanup_task() -> None:
+    from streaming.replays import media_cleanup
+
+    media_cleanup()

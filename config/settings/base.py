@@ -266,3 +266,20 @@ CELERY_BEAT_SCHEDULE["livestreams-viewer-sessions-reap"] = {
 CELERY_BEAT_SCHEDULE["livestreams-reaction-tallies-persist"] = {
     "task": "livestreams.tasks.reaction_tallies_persist", "schedule": 60.0,
 }
+# --- Replays (streaming.replays: recordings -> MP4) ---------------------------------------------
+# Seconds between two replay sweeps (build the replays of ended, recorded streams).
+REPLAYS_SWEEP_INTERVAL = env.float("REPLAYS_SWEEP_INTERVAL", default=5.0)
+# A replay still "processing" with no progress for this long lost its worker: another sweep rebuilds it.
+REPLAYS_STALE_SECONDS = env.float("REPLAYS_STALE_SECONDS", default=600.0)
+# Longest one remux may run, in seconds.
+REPLAYS_FFMPEG_TIMEOUT = env.float("REPLAYS_FFMPEG_TIMEOUT", default=3600.0)
+# Seconds between two sweeps of media folders whose stream was deleted.
+MEDIA_CLEANUP_INTERVAL = env.float("MEDIA_CLEANUP_INTERVAL", default=3600.0)
+CELERY_BEAT_SCHEDULE["streaming-replays-sweep"] = {
+    # Expires: a long build holds the worker; the passes queued meanwhile are dropped, not stacked.
+    "task": "streaming.tasks.replays_sweep_task", "schedule": REPLAYS_SWEEP_INTERVAL,
+    "options": {"expires": REPLAYS_SWEEP_INTERVAL * 2},
+}
+CELERY_BEAT_SCHEDULE["streaming-media-cleanup"] = {
+    "task": "streaming.tasks.media_cleanup_task", "schedule": MEDIA_CLEANUP_INTERVAL,
+}

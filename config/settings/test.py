@@ -25,3 +25,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": _os.path.join(_tempfile.gettempdir(), f"backline-test-{_os.getpid()}.sqlite3")
     }
+
+# Relays and replays write under MEDIA_ROOT: never into the checkout's var/. The browser tests'
+# Celery and Daphne subprocesses inherit the variable, so they all share this one folder.
+import os as _os  # noqa: E402
+import tempfile as _tempfile  # noqa: E402
+from pathlib import Path as _Path  # noqa: E402
+
+_os.environ.setdefault("DJANGO_MEDIA_ROOT", _tempfile.mkdtemp(prefix="backline-test-media-"))
+MEDIA_ROOT = _Path(_os.environ["DJANGO_MEDIA_ROOT"])

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from livestreams.api import chat_views, views
+from livestreams.api import chat_views, replay_views, views
 
 urlpatterns = [
     path("livestreams/", views.StreamListCreateApi.as_view(), name="api-streams"),
@@ -10,6 +10,12 @@ urlpatterns = [
     path("livestreams/<uuid:stream_id>/stop/", views.StreamStopApi.as_view(), name="api-stream-stop"),
     path("livestreams/<uuid:stream_id>/cancel/", views.StreamCancelApi.as_view(), name="api-stream-cancel"),
     path("livestreams/<uuid:stream_id>/rotate-key/", views.StreamRotateKeyApi.as_view(), name="api-stream-rotate-key"),
+    path("livestreams/<uuid:stream_id>/replay/", replay_views.ReplayDetailApi.as_view(), name="api-replay"),
+    path("livestreams/<uuid:stream_id>/replay/chat/", replay_views.ReplayChatApi.as_view(), name="api-replay-chat"),
+    path("livestreams/<uuid:stream_id>/replay/publish/", replay_views.ReplayPublishApi.as_view(),
+         name="api-replay-publish"),
+    path("livestreams/<uuid:stream_id>/replay/unpublish/", replay_views.ReplayUnpublishApi.as_view(),
+         name="api-replay-unpublish"),
     # Realtime: chat, moderation, reactions, viewers (docs/realtime.md).
     path("livestreams/<uuid:stream_id>/chat/", chat_views.ChatListCreateApi.as_view(), name="api-chat"),
     path("livestreams/<uuid:stream_id>/chat/<int:message_id>/", chat_views.ChatMessageDeleteApi.as_view(),

@@ -63,6 +63,9 @@ class BackendStack:
             "MEDIA_SERVER": "nginx-rtmp",
             "MEDIA_SERVER_CALLBACK_SECRET": CALLBACK_SECRET,
             "NGINX_CONTROL_URL": self.nginx.control_url,
+            # Relays read the stream from this nginx, and players fetch what they write from it.
+            "RELAYS_INPUT_URL": self.nginx.rtmp_url + "/{playback_id}",
+            "MEDIA_PUBLIC_URL": self.nginx.media_base_url,
             "STATS_POLL_INTERVAL": "1",
             "REALTIME_FRAME_MS": "100",
             "DJANGO_LOG_LEVEL": "WARNING",

@@ -312,3 +312,51 @@ def test_a_reconnecting_page_fetches_the_chat_it_missed(stack, new_context):
     expect(fan_page.locator(".chat-msg", has_text="missed two")).to_be_visible()
     texts = fan_page.locator(".chat-msg .text").all_inner_texts()
     assert texts == ["missed one", "missed two"]  # in order, no duplicates
+
+
+def test_a_replay_plays_with_its_chat_replayed_in_sync(stack, new_context):
+    """An archived stream's page plays its MP4 replay (served by the media server at /media/) and
+    shows each chat message once the video reaches the moment it was sent; seeking back rewinds
+    the chat."""
+    import subprocess
+
+    from django.conf import settings
+    from playwright.sync_api import expect
+
+    from livestreams.models import ChatMessage, Replay
+
+    started = timezone.now() - timedelta(minutes=10)
+    stream = StreamFactory(title="Last night's set, again", record=True)
+    Stream.objects.filter(pk=stream.pk).update(status=Stream.Status.ARCHIVED, started_at=started,
+                                               ended_at=started + timedelta(seconds=8), archived_at=timezone.now())
+    folder = Path(settings.MEDIA_ROOT) / "replays" / str(stream.pk)
+    folder.mkdir(parents=True)
+    subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x180:rate=25", "-f", "lavfi",
+                    "-i", "sine=frequency=440", "-t", "8", "-c:v", "libx264", "-preset", "ultrafast",
+                    "-pix_fmt", "yuv420p", "-c:a", "aac", "-movflags", "+faststart", str(folder / "replay.mp4")],
+                   check=True, timeout=60)
+    Replay.objects.create(stream=stream, status=Replay.Status.READY, progress=1.0, duration_seconds=8.0,
+                          video_path=f"replays/{stream.pk}/replay.mp4", ready_at=timezone.now(),
+                          size_bytes=(folder / "replay.mp4").stat().st_size)
+    fan = UserFactory(username="replayfan")
+    for seq, (text, offset) in enumerate([("first song!", 1), ("encore <b>please</b>", 5)], start=1):
+        message = ChatMessage.objects.create(stream=stream, user=fan, text=text, seq=seq)
+        ChatMessage.objects.filter(pk=message.pk).update(created_at=started + timedelta(seconds=offset))
+
+    page = new_context().new_page()
+    page.goto(f"/livestreams/{stream.pk}/")
+    log = page.locator("[data-replay-chat] [data-chat-log]")
+    expect(page.locator("[data-chat-input], textarea[name=text]")).to_have_count(0)  # no live chat on a replay
+    expect(log).not_to_contain_text("first song!")
+    page.click("[data-replay-start]")
+    current = "document.querySelector('[data-video]').currentTime"
+    page.wait_for_function(f"{current} > 1.3", timeout=20000)
+    expect(log).to_contain_text("first song!")
+    if page.evaluate(current) < 4.5:
+        assert "encore" not in log.inner_text()
+    page.wait_for_function(f"{current} > 5.3", timeout=20000)
+    expect(log).to_contain_text("encore <b>please</b>")  # plain text, not markup
+    assert log.locator("b").count() == 0
+    shot(page, "replay")
+    page.evaluate(f"document.querySelector('[data-video]').pause(); {current} = 0.2")
+    expect(log).not_to_contain_text("first song!", timeout=5000)
