@@ -46,6 +46,7 @@ class BackendStack:
         self.nginx = LocalNginxRtmp(callback_base_url=self.url, secret=CALLBACK_SECRET)
         self.extra_env = extra_env or {}
         self.procs: list[subprocess.Popen] = []
+        self.worker: subprocess.Popen | None = None
         self.encoders: list[subprocess.Popen] = []
 
     def env(self) -> dict:
@@ -73,7 +74,7 @@ class BackendStack:
         }
 
     def _spawn(self, name: str, argv: list[str]) -> subprocess.Popen:
-        log = open(self.log_dir / f"{name}.log", "wb")  # noqa: SIM115 - owned by the child
+        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
         proc = subprocess.Popen(argv, cwd=ROOT, env=self.env(), stdout=log, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL)
         log.close()
@@ -84,16 +85,29 @@ class BackendStack:
         try:
             self._spawn("daphne", [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port),
                                    "config.asgi:application"])
-            if self.celery:
-                self._spawn("celery", [sys.executable, "-m", "celery", "-A", "config", "worker", "-B",
-                                       "--concurrency", "1", "--pool", "solo", "-l", "warning",
-                                       "--schedule", str(self.log_dir / "beat-schedule")])
+            self.start_worker()
             self.nginx.start()
             wait_for_port(self.port, timeout=30)
         except BaseException:
             self.stop()
             raise
         return self
+
+    def start_worker(self) -> None:
+        """The Celery worker with beat, when the stack has one and it is not running."""
+        if self.celery and (self.worker is None or self.worker.poll() is not None):
+            self.worker = self._spawn("celery", [sys.executable, "-m", "celery", "-A", "config", "worker", "-B",
+                                                 "--concurrency", "1", "--pool", "solo", "-l", "warning",
+                                                 "--schedule", str(self.log_dir / "beat-schedule")])
+
+    def stop_worker(self) -> None:
+        """Let the worker finish its task and exit. A test database is flushed (TRUNCATE of every
+        table) only while no worker writes: PostgreSQL may otherwise pick the flush as a deadlock's
+        victim, and the relay supervisor writes every pass."""
+        if self.worker is not None:
+            stop_process(self.worker, timeout=15)
+            self.procs.remove(self.worker)
+            self.worker = None
 
     def publish(self, obs_key: str, **kwargs) -> subprocess.Popen:
         kwargs.setdefault("log_path", self.log_dir / f"ffmpeg-{len(self.encoders)}.log")
@@ -108,6 +122,7 @@ class BackendStack:
         for proc in reversed(self.procs):
             stop_process(proc, timeout=10)
         self.procs.clear()
+        self.worker = None
 
     def logs(self) -> str:
         return "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-3000:]}" for p in sorted(self.log_dir.glob("*.log")))

@@ -40,6 +40,14 @@ def stack(django_db_setup, django_db_blocker, redis_server, tmp_path_factory):
         yield running
 
 
+@pytest.fixture(autouse=True)
+def worker_only_during_the_test(stack, transactional_db):
+    """Celery runs while a test runs and has stopped before its database is flushed."""
+    stack.start_worker()
+    yield
+    stack.stop_worker()
+
+
 @pytest.fixture(scope="module")
 def browser():
     from playwright.sync_api import sync_playwright
