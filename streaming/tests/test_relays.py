@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings as django_settings
 from django.db import connection
+from django.utils import timezone
 
 from livestreams.models import Stream
 from livestreams.services import stream_end
@@ -205,6 +206,74 @@ def test_a_new_supervisor_adopts_the_running_relays_and_never_doubles_them(relay
     recorder = relay(stream, "record")
     assert (recorder.pid, recorder.start_ticks) == (first["record"].pid, first["record"].start_ticks)
     assert pids_writing_to(recorder.output_dir) == {recorder.pid}
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_killed_celery_worker_is_replaced_and_every_relay_runs_again_never_twice(relays_env, encoder, settings,
+                                                                                    redis_server, tmp_path):
+    """A real Celery worker with beat supervises the relays; it is killed (-9, with its beat) and a
+    new one is started. Throughout, no relay's output folder is ever written by two processes."""
+    from livestreams.tests.browser_stack import database_url_for
+
+    stream = StreamFactory(record=True)
+    encoder(stream.obs_stream_key)
+    wait_live(stream)
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_LOG_LEVEL": "WARNING",
+           "DATABASE_URL": database_url_for(connection), "REDIS_URL": redis_server,
+           "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT), "RELAYS_INPUT_URL": settings.RELAYS_INPUT_URL,
+           "RELAYS_RECONCILE_INTERVAL": "0.5", "MEDIA_SERVER": "nginx-rtmp",
+           "NGINX_CONTROL_URL": settings.NGINX_CONTROL_URL, "INGEST_RECONNECT_WINDOW": "2"}
+
+    def start_worker(name: str) -> subprocess.Popen:
+        log = open(tmp_path / f"celery-{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        try:
+            return subprocess.Popen(
+                [sys.executable, "-m", "celery", "-A", "config", "worker", "-B", "--pool", "solo", "-l", "warning",
+                 "-n", f"{name}@%h", "--schedule", str(tmp_path / f"beat-{name}")],
+                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                start_new_session=True)  # its own group: kill -9 takes the worker and its beat, not the test
+        finally:
+            log.close()
+
+    most_at_once = 0
+
+    def all_running(since=None):
+        nonlocal most_at_once
+        relays = list(Relay.objects.filter(stream=stream).select_related("stream"))
+        remember(relays_env, *relays)
+        for r in relays:
+            most_at_once = max(most_at_once, len(pids_writing_to(r.output_dir)))
+        return (len(relays) == 2 and all(r.state == Relay.State.RUNNING and alive(r.pid, r.start_ticks)
+                                         and (since is None or r.heartbeat_at > since) for r in relays) and relays)
+
+    worker = start_worker("first")
+    try:
+        before = {r.kind: r for r in wait_until(all_running, timeout=30, interval=0.2,
+                                                 message="relays running under the first worker")}
+        os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)
+        killed_at = timezone.now()
+        assert all(alive(r.pid, r.start_ticks) for r in before.values())  # detached: they outlived it
+
+        worker = start_worker("second")
+        after = {r.kind: r for r in wait_until(lambda: all_running(since=killed_at), timeout=30, interval=0.2,
+                                                message="relays supervised by the second worker")}
+        # Adopted, not doubled: the same processes, no restart.
+        assert {k: (r.pid, r.start_ticks, r.restart_count) for k, r in after.items()} == \
+            {k: (r.pid, r.start_ticks, 0) for k, r in before.items()}
+
+        # And the new worker supervises for real: a relay killed now comes back, counted.
+        os.kill(after["record"].pid, signal.SIGKILL)
+        wait_until(lambda: (r := relay(stream, "record")).state == Relay.State.RUNNING and r.restart_count == 1
+                   and alive(r.pid, r.start_ticks) and (remember(relays_env, r) or True),
+                   timeout=15, interval=0.2, message="recorder restarted by the second worker")
+        all_running()
+    finally:
+        if worker.poll() is None:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(timeout=10)
+    assert most_at_once == 1
 
 
 def written(relay: Relay) -> float:
