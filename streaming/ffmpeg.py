@@ -40,6 +40,11 @@ def ladder_for(preset: str, source_height: int | None, source_kbps: int | None =
         return []
     top = int(preset.rstrip("p"))
     below = [r for r in RUNGS if r.height <= top and (source_height is None or r.height < source_height)]
+    if source_height and not source_kbps:
+        # An encoder that declares no bit rate: assume the standard rate for its size, so the source
+        # is still declared above every rung made from it (players rank levels by BANDWIDTH).
+        ref = min((r for r in RUNGS if r.height >= source_height), key=lambda r: r.height, default=RUNGS[0])
+        source_kbps = int(ref.video_kbps * (source_height / ref.height) ** 2)
     if source_height and source_kbps:
         # A lower rung never costs more than its share of the source's pixels (with some slack
         # for the smaller picture): a 1.5 Mbit/s 720p source gets a 1 Mbit/s 480p, not 1.4, so
@@ -84,8 +89,10 @@ def transcode_command(input_url: str, out_dir: Path, renditions: list[Rendition]
             if rung.video_kbps:
                 argv += [f"-b:v:{i}", f"{rung.video_kbps}k"]
         else:
+            # zerolatency: no lookahead, so the renditions are not seconds behind the source.
             argv += [f"-filter:v:{i}", f"scale=-2:{rung.height}", f"-c:v:{i}", "libx264", f"-preset:v:{i}",
-                     "veryfast", f"-b:v:{i}", f"{rung.video_kbps}k", f"-maxrate:v:{i}", f"{rung.video_kbps * 11 // 10}k",
+                     "veryfast", f"-tune:v:{i}", "zerolatency", f"-b:v:{i}", f"{rung.video_kbps}k",
+                     f"-maxrate:v:{i}", f"{rung.video_kbps * 11 // 10}k",
                      f"-bufsize:v:{i}", f"{rung.video_kbps * 2}k", f"-g:v:{i}", str(gop), f"-keyint_min:v:{i}", str(gop),
                      f"-sc_threshold:v:{i}", "0", f"-force_key_frames:v:{i}", f"expr:gte(t,n_forced*{segment_seconds})",
                      f"-pix_fmt:v:{i}", "yuv420p"]

@@ -291,14 +291,25 @@ def _announce(relay: Relay, *, changed: bool) -> None:
     if not running:
         _last_update.pop(relay.pk, None)
     if relay.kind == Relay.Kind.TRANSCODE:
-        serving = (relay.state == Relay.State.RUNNING and stream.is_live
-                   and (relay.output_dir / MASTER_NAME).exists())
+        serving = relay.state == Relay.State.RUNNING and stream.is_live and _ladder_ready(relay.output_dir)
         if serving != stream.abr_active:
             relay.stream = stream_set_abr(stream=stream, active=serving)
     elif (relay.kind == Relay.Kind.THUMBNAIL and not stream.thumbnail and not stream.thumbnail_url
           and (relay.output_dir / THUMBNAIL_NAME).exists()):
         url = f"{settings.MEDIA_PUBLIC_URL}relays/{stream.pk}/thumbnail/{THUMBNAIL_NAME}"
         relay.stream = stream_set_generated_thumbnail(stream=stream, url=url)
+
+
+def _ladder_ready(out_dir: Path, min_segments: int = 3) -> bool:
+    """The master playlist is written and every rendition lists a few segments. Players switched
+    any earlier may start on the transcoder's first segment, which can hold audio only (the video
+    encoder's start-up), and then never set up their video."""
+    try:
+        master = (out_dir / MASTER_NAME).read_text()
+        variants = [line for line in master.splitlines() if line and not line.startswith("#")]
+        return bool(variants) and all((out_dir / v).read_text().count("#EXTINF") >= min_segments for v in variants)
+    except OSError:
+        return False
 
 
 def _forget_process(relay: Relay) -> None:

@@ -368,3 +368,41 @@ def test_a_replay_plays_with_its_chat_replayed_in_sync(stack, new_context):
     shot(page, "replay")
     page.evaluate(f"document.querySelector('[data-video]').pause(); {current} = 0.2")
     expect(log).not_to_contain_text("first song!", timeout=5000)
+
+
+def test_a_fan_switches_quality_once_the_ladder_runs(stack, new_context):
+    """Adaptive bitrate end to end: the stream goes live on its source; the worker's supervisor starts
+    the transcode ladder, the open page is told (stream:settings with the master playlist) and
+    switches without a reload; the fan then picks a rendition by hand and gets it."""
+    from playwright.sync_api import expect
+
+    stream = StreamFactory(title="Ladder night", quality_preset=Stream.QualityPreset.P480)
+    page = new_context(UserFactory(username="switcher")).new_page()
+    page.goto(f"/livestreams/{stream.pk}/")
+    wait_socket_open(page)
+    page.evaluate("window.__noReload = true")
+    encoder = stack.publish(stream.obs_stream_key, size="854x480")  # ladder: the source + 360p
+    try:
+        page.wait_for_function("document.querySelector('video').currentTime > 0.5", timeout=30000)
+        master = f"/relays/{stream.pk}/transcode/master.m3u8"
+        page.wait_for_function(f"window.__player.url.endsWith('{master}')", timeout=45000)
+        page.wait_for_function("window.__hls && window.__hls.levels.length === 2", timeout=20000)
+        # hls.js ranks levels by declared bandwidth: the source must rank above the rung made from it.
+        assert page.evaluate("window.__hls.levels.map(l => l.height)") == [360, 480]
+        quality = page.locator("[data-quality]")
+        expect(quality).to_be_visible()
+        assert quality.locator("option").count() == 3  # Auto + two renditions
+        stream.refresh_from_db()
+        assert stream.abr_active and stream.hls_url.endswith(master)
+
+        video = "document.querySelector('video')"
+        for height in (480, 360):  # the fan picks each rendition by hand, and sees it
+            index = page.evaluate(f"window.__hls.levels.findIndex(l => l.height === {height})")
+            quality.select_option(str(index))
+            page.wait_for_function(f"window.__hls.loadLevel === {index}", timeout=5000)
+            page.wait_for_function(f"{video}.videoHeight === {height}", timeout=20000)
+            at = page.evaluate(f"{video}.currentTime")
+            page.wait_for_function(f"{video}.currentTime > {at} + 1", timeout=20000)
+        assert page.evaluate("window.__noReload === true")
+    finally:
+        stop_process(encoder)

@@ -41,6 +41,16 @@ def test_ladder_never_upscales(preset, height, expected):
     assert [r.name for r in ffmpeg.ladder_for(preset, height)] == expected
 
 
+@pytest.mark.parametrize("source_kbps", [None, 600, 2500])
+@pytest.mark.parametrize("height", [480, 720, 1080])
+def test_the_source_is_declared_above_every_rung_made_from_it(height, source_kbps):
+    # Players rank levels by bandwidth: a rung declared above its source would be taken for the
+    # better picture. An encoder that declares no bit rate gets the standard one for its size.
+    source, *rungs = ffmpeg.ladder_for("1080p", height, source_kbps)
+    assert rungs and all(r.video_kbps * 11 // 10 < source.video_kbps for r in rungs)
+    assert [r.video_kbps for r in rungs] == sorted((r.video_kbps for r in rungs), reverse=True)
+
+
 def test_ladder_produces_aligned_renditions_and_a_master_playlist(source, tmp_path):
     renditions = ffmpeg.ladder_for("480p", 360 + 1, source_kbps=900)  # source + 360p
     progress = tmp_path / "progress.txt"
