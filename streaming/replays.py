@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import time
+from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
@@ -56,6 +57,18 @@ def playlist_segments(playlist: Path) -> list[tuple[Path, float]]:
     return segments
 
 
+def recording_started_at(playlist: Path):
+    """When the first recorded frame was received: the recorder stamps each segment with
+    #EXT-X-PROGRAM-DATE-TIME (FFmpeg's program_date_time flag). None when it is missing."""
+    for line in playlist.read_text().splitlines():
+        if line.startswith("#EXT-X-PROGRAM-DATE-TIME:"):
+            try:
+                return datetime.fromisoformat(line.split(":", 1)[1].strip())
+            except ValueError:
+                return None
+    return None
+
+
 def replays_sweep() -> list[str]:
     """Build the replay of every ended, recorded stream that has none yet and whose recorder has
     stopped. Returns the ids of the streams whose replay this pass built (ready or failed)."""
@@ -95,7 +108,7 @@ def replay_build(*, replay: Replay) -> None:
         return
     try:
         replay_mark_ready(replay=replay, video_path=_relative(video), poster_path=_relative(poster) if poster else "",
-                          duration_seconds=duration, size_bytes=size)
+                          duration_seconds=duration, size_bytes=size, recorded_from=recording_started_at(playlist))
     except Replay.DoesNotExist:  # the artist deleted it while it was being built
         shutil.rmtree(out_dir, ignore_errors=True)
 

@@ -72,6 +72,6 @@ class ReplayChatApi(APIView):
     def get(self, request, stream_id):
         params = self.Params(data=request.query_params)
         params.is_valid(raise_exception=True)
-        stream, _ = _visible_replay(request, stream_id)
-        return Response(replays.replay_chat(stream=stream, after=params.validated_data.get("after"),
+        stream, replay = _visible_replay(request, stream_id)
+        return Response(replays.replay_chat(stream=stream, replay=replay, after=params.validated_data.get("after"),
                                             limit=params.validated_data["limit"]))

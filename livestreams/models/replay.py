@@ -23,6 +23,9 @@ class Replay(TimeStampedModel):
     duration_seconds = models.FloatField(null=True, blank=True)
     size_bytes = models.PositiveBigIntegerField(default=0)
     error = models.TextField(blank=True)
+    # Wall-clock time of the replay's first frame (the recording starts a moment after the stream
+    # goes live): chat offsets are counted from it, so messages land where they were sent.
+    recorded_from = models.DateTimeField(null=True, blank=True)
     ready_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:

@@ -60,12 +60,13 @@ def replay_set_progress(*, replay: Replay, progress: float) -> None:
 
 @transaction.atomic
 def replay_mark_ready(*, replay: Replay, video_path: str, poster_path: str, duration_seconds: float | None,
-                      size_bytes: int) -> Replay:
+                      size_bytes: int, recorded_from=None) -> Replay:
     """The files are in place: the replay is playable and the stream moves ended -> archived."""
     replay = Replay.objects.select_for_update().get(pk=replay.pk)
     replay.status, replay.progress, replay.ready_at = Replay.Status.READY, 1.0, timezone.now()
     replay.video_path, replay.poster_path = video_path, poster_path
     replay.duration_seconds, replay.size_bytes, replay.error = duration_seconds, size_bytes, ""
+    replay.recorded_from = recorded_from
     replay.save()
     _progress_event(replay)
     stream = replay.stream
@@ -139,10 +140,11 @@ def replay_data(replay: Replay, *, manage: bool = False) -> dict:
     return data
 
 
-def replay_chat(*, stream: Stream, after: float | None = None, limit: int = 200) -> dict:
-    """Visible chat messages, oldest first, each with `offset`: seconds from the stream's start
-    (what the replay's currentTime is compared with). `next_after` pages on; None at the end."""
-    started = stream.started_at or stream.created_at
+def replay_chat(*, stream: Stream, replay: Replay | None = None, after: float | None = None, limit: int = 200) -> dict:
+    """Visible chat messages, oldest first, each with `offset`: seconds from the replay's first
+    frame, else from the stream's start (what the replay's currentTime is compared with).
+    `next_after` pages on; None at the end."""
+    started = (replay and replay.recorded_from) or stream.started_at or stream.created_at
     qs = ChatMessage.objects.filter(stream=stream, deleted_at=None).select_related("user").order_by("created_at", "id")
     if after is not None:
         qs = qs.filter(created_at__gt=started + timedelta(seconds=after))

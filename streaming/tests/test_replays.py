@@ -74,6 +74,9 @@ def test_a_recording_with_a_killed_recorder_becomes_a_fast_start_replay(relays_e
     stream.refresh_from_db()
     assert replay.status == Replay.Status.READY and replay.progress == 1.0 and replay.ready_at
     assert stream.status == Stream.Status.ARCHIVED and stream.archived_at
+    # The replay's time 0 is the first recorded frame, stamped by the recorder: after the go-live
+    # (the recorder starts on the supervisor's next pass), and well before the end.
+    assert stream.started_at <= replay.recorded_from < stream.started_at + timedelta(seconds=10)
     media = Path(django_settings.MEDIA_ROOT)
     assert replay.video_path == f"replays/{stream.pk}/replay.mp4"
     assert replay.poster_path == f"replays/{stream.pk}/poster.jpg"
@@ -287,6 +290,9 @@ def test_replay_chat_gives_offsets_from_the_start_in_order(client_for, fan, medi
     assert [m["text"] for m in page["results"]] == ["first <b>"] and page["next_after"] == 12.5
     assert [m["text"] for m in client_for(None).get(url, {"after": 12.5}).json()["results"]] == ["late"]
     assert client_for(None).get(url, {"after": "soon"}).status_code == 400
+    # Offsets count from the replay's first frame when the recording says when that was.
+    Replay.objects.filter(stream=stream).update(recorded_from=started + timedelta(seconds=2))
+    assert [m["offset"] for m in client_for(None).get(url).json()["results"]] == [1.0, 10.5, 73.0]
     # Unpublished: the chat of the replay is hidden with it.
     Replay.objects.filter(stream=stream).update(published=False)
     assert client_for(fan).get(url).status_code == 404
