@@ -16,6 +16,7 @@ in streaming/tests/conftest.py.
 """
 
 import os
+import random
 import shutil
 import signal
 import socket
@@ -30,10 +31,29 @@ from django.conf import settings
 from streaming.media_server_conf import NginxLayout, render_nginx_conf
 
 
+_handed_out: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on, for a server started next. Taken below the kernel's
+    ephemeral range: a port the kernel hands out for bind(0) is also one it may give any outgoing
+    connection (databases, Redis, encoders) before our server binds it; and never the same twice."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(500):
+        port = random.randrange(max(1024, low // 2), low)
+        if port in _handed_out:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _handed_out.add(port)
+        return port
+    raise RuntimeError("no free loopback port below the ephemeral range")
 
 
 def wait_for_port(port: int, timeout: float = 10.0, host: str = "127.0.0.1") -> None:

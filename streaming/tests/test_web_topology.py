@@ -4,6 +4,7 @@ loopback ports, the generated nginx proxies HTTP and WebSockets to them, SIGTERM
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -30,7 +31,12 @@ def _two_free_ports() -> int:
     """A port whose successor is free too (run-web.sh uses DAPHNE_BASE_PORT + i)."""
     for _ in range(50):
         port = free_port()
-        if port < 65535 and not _port_open(port + 1):
+        if port + 1 < 65535 and not _port_open(port + 1):
+            with socket.socket() as s:
+                try:
+                    s.bind(("127.0.0.1", port + 1))
+                except OSError:
+                    continue
             return port
     raise RuntimeError("no two consecutive free loopback ports")
 
@@ -50,12 +56,16 @@ def test_two_daphne_workers_behind_the_proxy_serve_http_and_websockets(tmp_path,
     stream_id = made.stdout.strip().splitlines()[-1]
     base_port = int(env["DAPHNE_BASE_PORT"])
     ports = (base_port, base_port + 1)
-    web = subprocess.Popen([str(BASE / "scripts" / "run-web.sh")], cwd=BASE, env=env, stdout=subprocess.DEVNULL,
-                           stderr=subprocess.DEVNULL, start_new_session=True)
+    log_path = tmp_path / "run-web.log"
+    with open(log_path, "wb") as log:
+        web = subprocess.Popen([str(BASE / "scripts" / "run-web.sh")], cwd=BASE, env=env, stdout=log,
+                               stderr=subprocess.STDOUT, start_new_session=True)
     nginx = None
     try:
         for port in ports:
-            wait_for_port(port, timeout=60)
+            wait_until(lambda port=port: _port_open(port) or web.poll() is not None, timeout=60,
+                       message=f"Daphne on {port}")
+            assert web.poll() is None, log_path.read_text()
         nginx = LocalNginxRtmp(callback_base_url="http://127.0.0.1:1", web_port=free_port(), daphne_ports=ports)
         nginx.start()
         wait_for_port(nginx.layout.web_port)
