@@ -85,3 +85,18 @@ def client_for():
         return client
 
     return make
+
+
+def pytest_sessionfinish(session):
+    """Remove the test media folder and the SQLite test database's WAL files this run created."""
+    import glob
+    import os
+
+    from django.conf import settings
+
+    if os.environ.get("BACKLINE_TEST_MEDIA_OWNER") == str(os.getpid()):
+        shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
+    name = settings.DATABASES["default"].get("TEST", {}).get("NAME") or ""
+    if name.startswith("/") and name.endswith(".sqlite3"):
+        for leftover in glob.glob(name + "-*"):
+            os.remove(leftover)

@@ -32,5 +32,8 @@ import os as _os  # noqa: E402
 import tempfile as _tempfile  # noqa: E402
 from pathlib import Path as _Path  # noqa: E402
 
-_os.environ.setdefault("DJANGO_MEDIA_ROOT", _tempfile.mkdtemp(prefix="backline-test-media-"))
+if "DJANGO_MEDIA_ROOT" not in _os.environ:
+    _os.environ["DJANGO_MEDIA_ROOT"] = _tempfile.mkdtemp(prefix="backline-test-media-")
+    # conftest removes it when the session ends; subprocesses see the variable and leave it alone.
+    _os.environ["BACKLINE_TEST_MEDIA_OWNER"] = str(_os.getpid())
 MEDIA_ROOT = _Path(_os.environ["DJANGO_MEDIA_ROOT"])
