@@ -94,8 +94,9 @@ def pytest_sessionfinish(session):
 
     from django.conf import settings
 
-    if os.environ.get("BACKLINE_TEST_MEDIA_OWNER") == str(os.getpid()):
-        shutil.rmtree(settings.MEDIA_ROOT, ignore_errors=True)
+    owner, _, root = os.environ.get("BACKLINE_TEST_MEDIA_OWNER", "").partition(":")
+    if owner == str(os.getpid()):
+        shutil.rmtree(root, ignore_errors=True)
     name = settings.DATABASES["default"].get("TEST", {}).get("NAME") or ""
     if name.startswith("/") and name.endswith(".sqlite3"):
         for leftover in glob.glob(name + "-*"):

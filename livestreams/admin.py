@@ -1,4 +1,5 @@
 from django.contrib import admin, messages
+from django.db import models
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 
@@ -34,6 +35,7 @@ class StreamAdmin(admin.ModelAdmin):
                    ("artist", admin.RelatedOnlyFieldListFilter))
     search_fields = ("title", "artist__username", "artist__channel__slug", "playback_id")
     date_hierarchy = "created_at"
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_select_related = ("artist",)
     raw_id_fields = ("artist",)
     # The key itself is never rendered: only a masked hint, so a screen share cannot leak it.

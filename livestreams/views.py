@@ -97,6 +97,7 @@ def _player_config(request, stream, *, can_manage: bool, chat_max_length: int) -
         "streamId": str(stream.pk),
         "status": stream.status,
         "interrupted": stream.is_interrupted,
+        "record": stream.record,
         "hlsUrl": stream.hls_url if stream.is_live else None,
         "startedAt": stream.started_at.isoformat() if stream.started_at else None,
         "authenticated": request.user.is_authenticated,

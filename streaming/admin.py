@@ -46,7 +46,7 @@ class RelayAdmin(_ReadOnly):
     list_filter = ("kind", "state")
     search_fields = ("stream__title", "stream__playback_id")
     list_select_related = ("stream",)
-    readonly_fields = ("output_dir",)
+    readonly_fields = ("output_dir", "work_dir")
 
     @admin.display(description="Should run", boolean=True)
     def should_run(self, relay):

@@ -2,6 +2,9 @@
 server reported about each live stream (health samples). Stream status itself belongs to
 livestreams and is only ever changed through its services."""
 
+from pathlib import Path
+
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
@@ -186,12 +189,16 @@ class Relay(TimeStampedModel):
         return self.kind == self.Kind.THUMBNAIL
 
     @property
+    def _folder(self) -> str:
+        return f"{self.stream_id}/restream-{self.destination_id}" if self.kind == self.Kind.RESTREAM else \
+            f"{self.stream_id}/{self.kind}"
+
+    @property
     def output_dir(self):
-        from pathlib import Path
+        """What players fetch: ladders, recordings, thumbnails (under MEDIA_ROOT, served)."""
+        return Path(settings.MEDIA_ROOT) / "relays" / self._folder
 
-        from django.conf import settings
-
-        base = Path(settings.MEDIA_ROOT) / "relays" / str(self.stream_id)
-        if self.kind == self.Kind.RESTREAM:
-            return base / f"restream-{self.destination_id}"
-        return base / self.kind
+    @property
+    def work_dir(self):
+        """FFmpeg's log, progress file and pidfile (under RELAYS_WORK_ROOT, never served)."""
+        return Path(settings.RELAYS_WORK_ROOT) / self._folder

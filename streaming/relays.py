@@ -30,8 +30,9 @@ Why this cannot run a relay twice, and why a worker restart loses nothing:
   alone while that host's heartbeat is fresh (RELAYS_HOST_STALE_SECONDS); after that the host is
   presumed gone and the relay is restarted here.
 
-Outputs, FFmpeg's log and progress file live in MEDIA_ROOT/relays/<stream id>/<kind>/
-(restream relays: .../restream-<destination id>/).
+Outputs live in MEDIA_ROOT/relays/<stream id>/<kind>/ (restream relays: .../restream-<destination
+id>/), which the media server serves; FFmpeg's log, progress file and the pidfile live in the same
+layout under RELAYS_WORK_ROOT, which nothing serves.
 
 After each pass over a relay the supervisor also tells the rest of Backline what it saw: the
 stream's staff get a `stream:relay-update` event when the state changes (and at most once a
@@ -194,7 +195,7 @@ def relay_input_url(stream: Stream) -> str:
 
 def relay_command(relay: Relay) -> list[str]:
     out_dir, input_url = relay.output_dir, relay_input_url(relay.stream)
-    progress_path = out_dir / PROGRESS_NAME
+    progress_path = relay.work_dir / PROGRESS_NAME
     if relay.kind == Relay.Kind.TRANSCODE:
         height, kbps, fps = _source_format(relay.stream, input_url)
         return ffmpeg.transcode_command(input_url, out_dir, ffmpeg.ladder_for(relay.stream.quality_preset, height, kbps),
@@ -250,7 +251,7 @@ def _adopt(relay: Relay) -> ffmpeg.ProcessHandle | None:
     if handle is not None and ffmpeg.is_alive(handle):
         return handle
     if handle is None:
-        pidfile = relay.output_dir / PIDFILE_NAME
+        pidfile = relay.work_dir / PIDFILE_NAME
         try:
             pid, ticks = (int(x) for x in pidfile.read_text().split())
         except (FileNotFoundError, ValueError):
@@ -264,11 +265,11 @@ def _adopt(relay: Relay) -> ffmpeg.ProcessHandle | None:
 
 
 def _observe(relay: Relay, now) -> None:
-    out_dir = relay.output_dir
-    progress = ffmpeg.read_progress(out_dir / PROGRESS_NAME)
+    work = relay.work_dir
+    progress = ffmpeg.read_progress(work / PROGRESS_NAME)
     if progress:
         relay.last_progress = progress
-    relay.error_tail = _redact(relay, ffmpeg.error_tail(out_dir / LOG_NAME))
+    relay.error_tail = _redact(relay, ffmpeg.error_tail(work / LOG_NAME))
     relay.heartbeat_at = now
 
 
@@ -314,19 +315,20 @@ def _ladder_ready(out_dir: Path, min_segments: int = 3) -> bool:
 
 def _forget_process(relay: Relay) -> None:
     relay.pid = relay.start_ticks = None
-    (relay.output_dir / PIDFILE_NAME).unlink(missing_ok=True)
+    (relay.work_dir / PIDFILE_NAME).unlink(missing_ok=True)
 
 
 def _start(relay: Relay, now) -> None:
-    out_dir: Path = relay.output_dir
-    out_dir.mkdir(parents=True, exist_ok=True)
-    log_path = out_dir / LOG_NAME
+    out_dir, work = relay.output_dir, relay.work_dir
+    for folder in (out_dir, work):
+        folder.mkdir(parents=True, exist_ok=True)
+    log_path = work / LOG_NAME
     if log_path.exists():  # keep the previous run's log for the error tail of this one to be its own
-        log_path.replace(out_dir / f"{LOG_NAME}.1")
-    (out_dir / PROGRESS_NAME).unlink(missing_ok=True)  # "running" means *this* process reported
+        log_path.replace(work / f"{LOG_NAME}.1")
+    (work / PROGRESS_NAME).unlink(missing_ok=True)  # "running" means *this* process reported
     (out_dir / MASTER_NAME).unlink(missing_ok=True)  # and a ladder serves once *this* one wrote it
     handle = ffmpeg.spawn(relay_command(relay), log_path=log_path)
-    (out_dir / PIDFILE_NAME).write_text(f"{handle.pid} {handle.start_ticks}\n")
+    (work / PIDFILE_NAME).write_text(f"{handle.pid} {handle.start_ticks}\n")
     relay.pid, relay.start_ticks, relay.host = handle.pid, handle.start_ticks, _hostname()
     relay.state, relay.started_at, relay.heartbeat_at, relay.next_attempt_at = Relay.State.STARTING, now, now, None
     relay.last_progress = {}

@@ -138,12 +138,15 @@ def remux_command(list_path: Path, out_path: Path) -> list[str]:
 
 def _remux(replay: Replay, segments: list[tuple[Path, float]], out_dir: Path) -> Path:
     total = sum(seconds for _, seconds in segments)
-    list_path = out_dir / "segments.txt"
+    # The segment list (server paths) and FFmpeg's log stay out of the served replay folder.
+    work = Path(settings.RELAYS_WORK_ROOT) / str(replay.stream_id) / "replay"
+    work.mkdir(parents=True, exist_ok=True)
+    list_path = work / "segments.txt"
     quoted = [(str(path).replace("'", "'\\''"), seconds) for path, seconds in segments]
     list_path.write_text("ffconcat version 1.0\n" + "".join(f"file '{path}'\nduration {seconds:.3f}\n"
                                                            for path, seconds in quoted))
     final, partial = out_dir / "replay.mp4", out_dir / "replay.part.mp4"
-    log_path = out_dir / "ffmpeg.log"
+    log_path = work / "ffmpeg.log"
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(remux_command(list_path, partial), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                 stderr=log, text=True)
@@ -198,10 +201,11 @@ def _poster(video: Path, out_dir: Path, *, at: float) -> Path | None:
 
 
 def media_cleanup() -> list[str]:
-    """Remove the relay and replay folders of streams that no longer exist. Returns what it removed."""
-    root = Path(settings.MEDIA_ROOT)
-    folders = [p for kind in ("relays", "replays") if (root / kind).is_dir() for p in (root / kind).iterdir()
-               if p.is_dir()]
+    """Remove the relay, replay and relay work folders of streams that no longer exist. Returns what
+    it removed."""
+    media = Path(settings.MEDIA_ROOT)
+    roots = [media / "relays", media / "replays", Path(settings.RELAYS_WORK_ROOT)]
+    folders = [p for root in roots if root.is_dir() for p in root.iterdir() if p.is_dir()]
     known = {str(pk) for pk in Stream.objects.filter(pk__in=[_uuid_or_none(p.name) for p in folders
                                                               if _uuid_or_none(p.name)]).values_list("pk", flat=True)}
     removed = []

@@ -235,6 +235,9 @@ DAPHNE_BASE_PORT = env.int("DAPHNE_BASE_PORT", default=8100)
 # --- Media plane (relays: FFmpeg supervised by streaming.relays) ------------------------------
 # Seconds between two supervisor passes (start, restart, stop relays).
 RELAYS_RECONCILE_INTERVAL = env.float("RELAYS_RECONCILE_INTERVAL", default=2.0)
+# FFmpeg's logs, progress files and pidfiles, one folder per relay: never under MEDIA_ROOT, which the
+# media server serves to anyone (a restream's log may name its destination). Local to each worker host.
+RELAYS_WORK_ROOT = env.path("RELAYS_WORK_ROOT", default=BASE_DIR / "var" / "relays")
 # Where relays read a live stream; {playback_id} is filled in. The media server on loopback.
 RELAYS_INPUT_URL = env("RELAYS_INPUT_URL", default="") or f"rtmp://127.0.0.1:{RTMP_PORT}/{RTMP_APP}/{{playback_id}}"
 # Restart backoff: BASE, 2*BASE, 4*BASE ... seconds, at most MAX; failed after MAX_FAILURES in a row.

@@ -26,14 +26,18 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
         "NAME": _os.path.join(_tempfile.gettempdir(), f"backline-test-{_os.getpid()}.sqlite3")
     }
 
-# Relays and replays write under MEDIA_ROOT: never into the checkout's var/. The browser tests'
-# Celery and Daphne subprocesses inherit the variable, so they all share this one folder.
+# Relays and replays write under MEDIA_ROOT and RELAYS_WORK_ROOT: never into the checkout's var/.
+# The browser tests' Celery and Daphne subprocesses inherit the variables, so they all share them.
 import os as _os  # noqa: E402
 import tempfile as _tempfile  # noqa: E402
 from pathlib import Path as _Path  # noqa: E402
 
 if "DJANGO_MEDIA_ROOT" not in _os.environ:
-    _os.environ["DJANGO_MEDIA_ROOT"] = _tempfile.mkdtemp(prefix="backline-test-media-")
-    # conftest removes it when the session ends; subprocesses see the variable and leave it alone.
-    _os.environ["BACKLINE_TEST_MEDIA_OWNER"] = str(_os.getpid())
+    _root = _tempfile.mkdtemp(prefix="backline-test-media-")
+    _os.environ["DJANGO_MEDIA_ROOT"] = _os.path.join(_root, "media")
+    _os.mkdir(_os.environ["DJANGO_MEDIA_ROOT"])
+    _os.environ["RELAYS_WORK_ROOT"] = _os.path.join(_root, "relays")
+    # conftest removes the folder when the session ends; subprocesses see the variables and keep it.
+    _os.environ["BACKLINE_TEST_MEDIA_OWNER"] = f"{_os.getpid()}:{_root}"
 MEDIA_ROOT = _Path(_os.environ["DJANGO_MEDIA_ROOT"])
+RELAYS_WORK_ROOT = _Path(_os.environ.get("RELAYS_WORK_ROOT", MEDIA_ROOT.parent / "relays"))

@@ -91,6 +91,19 @@ def shot(page, name: str, **kwargs) -> None:
     page.screenshot(path=str(SHOTS / f"{name}.png"), **kwargs)
 
 
+def create_in_studio(page, title: str, *, preset: str, description: str = "") -> Stream:
+    """The artist fills the studio's new-stream form (recording on) and lands in the control room."""
+    page.goto("/studio/")
+    page.fill("#id_title", title)
+    if description:
+        page.fill("#id_description", description)
+    page.select_option("#id_quality_preset", preset)
+    page.check("#id_record")
+    page.click("form[data-stream-form] button[type=submit]")
+    page.wait_for_url("**/studio/livestreams/*/")
+    return Stream.objects.get(title=title)
+
+
 def wait_socket_open(page):
     from playwright.sync_api import expect
 
@@ -237,14 +250,7 @@ def test_artist_creates_a_stream_reveals_and_copies_the_key_and_ends_it(stack, n
     context = new_context(artist)
     context.grant_permissions(["clipboard-read", "clipboard-write"], origin=stack.url)
     page = context.new_page()
-    page.goto("/studio/")
-    page.fill("#id_title", "Late night set")
-    page.fill("#id_description", "Requests welcome.")
-    page.select_option("#id_quality_preset", "source")
-    page.check("#id_record")
-    page.click("form[data-stream-form] button[type=submit]")
-    page.wait_for_url("**/studio/livestreams/*/")
-    stream = Stream.objects.get(title="Late night set")
+    stream = create_in_studio(page, "Late night set", preset="source", description="Requests welcome.")
     assert stream.artist == artist and stream.record
 
     key_input = page.locator("#obs-key")
@@ -406,3 +412,87 @@ def test_a_fan_switches_quality_once_the_ladder_runs(stack, new_context):
         assert page.evaluate("window.__noReload === true")
     finally:
         stop_process(encoder)
+
+
+def test_an_artist_streams_with_abr_recording_and_simulcast_and_fans_get_the_replay(stack, new_context, tmp_path):
+    """The whole relay story in one show: the artist picks the 720p ladder, recording and a
+    simulcast destination, goes live and watches the relays run in the control room; a fan
+    switches quality and chats; after the end the fan's open page offers the replay, which plays
+    with the chat replayed at its moment."""
+    import requests
+    from playwright.sync_api import expect
+
+    from streaming.models import Relay, RestreamDestination
+    from streaming.testing import AcceptAllCallbacks, LocalNginxRtmp, wait_until
+
+    artist = ArtistFactory(username="fullshow")
+    with AcceptAllCallbacks() as accept, LocalNginxRtmp(callback_base_url=accept.url, app="live2",
+                                                          media_root=tmp_path) as service:
+        RestreamDestination.objects.create(artist=artist, name="Other service", rtmp_url=service.rtmp_url,
+                                           stream_key="copy-key-0123456789")
+        studio = new_context(artist).new_page()
+        stream = create_in_studio(studio, "Full show", preset="720p")
+        studio.locator("[data-destination-choices] input").check()
+        studio.click("[data-destinations-form] button[type=submit]")
+        wait_until(lambda: stream.restream_destinations.exists(), timeout=5, message="destination picked")
+
+        fan = UserFactory(username="laddersfan")
+        watch = new_context(fan).new_page()
+        watch.goto(f"/livestreams/{stream.pk}/")
+        wait_socket_open(watch)
+        watch.evaluate("window.__noReload = true")
+        encoder = stack.publish(stream.obs_stream_key, size="1280x720", video_bitrate="1500k")
+        try:
+            # The control room: four relays running (ladder, recording, thumbnails, the simulcast),
+            # their FFmpeg progress moving.
+            rows = studio.locator("[data-relay-list] .relay-row")
+            expect(rows).to_have_count(4, timeout=30000)
+            expect(studio.locator("[data-relay-list] .relay-row[data-state=running]")).to_have_count(4, timeout=45000)
+            expect(studio.locator(".relay-restream .relay-badge")).to_have_text("live")
+            frames = studio.locator(".relay-record .relay-progress")
+            expect(frames).to_contain_text("frames")
+            before = frames.inner_text()
+            expect(frames).not_to_have_text(before, timeout=10000)
+            shot(studio, "control-room-relays", full_page=True)
+            # The simulcast reaches the other service.
+            wait_until(lambda: (service.hls_dir / "copy-key-0123456789.m3u8").exists(), timeout=15,
+                       message="the copy arrives")
+
+            # The fan's player moves to the ladder by itself and offers source, 480p and 360p.
+            watch.wait_for_function("window.__hls && window.__hls.levels.length === 3", timeout=45000)
+            assert watch.evaluate("window.__hls.levels.map(l => l.height)") == [360, 480, 720]
+            index = watch.evaluate("window.__hls.levels.findIndex(l => l.height === 360)")
+            watch.locator("[data-quality]").select_option(str(index))
+            watch.wait_for_function("document.querySelector('video').videoHeight === 360", timeout=20000)
+            watch.fill("[data-chat-input]", "what a night")
+            watch.press("[data-chat-input]", "Enter")
+            expect(watch.locator(".chat-msg", has_text="what a night")).to_be_visible(timeout=5000)
+            time.sleep(4)  # some show after the message
+
+            studio.click("[data-end-stream]")
+            studio.click("dialog.confirm [data-confirm-ok]")
+            expect(watch.locator("[data-overlay]")).to_contain_text("The replay appears here", timeout=15000)
+            # The worker builds the replay; the control room shows it and the fan's page offers it.
+            expect(watch.locator("[data-replay-ready]")).to_be_visible(timeout=60000)
+            expect(studio.locator("[data-replay-panel] [data-replay-duration]")).to_be_visible(timeout=15000)
+            assert watch.evaluate("window.__noReload === true")
+            stream.refresh_from_db()
+            assert stream.status == Stream.Status.ARCHIVED
+            assert not Relay.objects.filter(stream=stream).exclude(pid=None).exists()
+        finally:
+            stop_process(encoder)
+
+    watch.click("[data-replay-ready]")
+    replay = requests.get(f"{stack.url}/api/v1/livestreams/{stream.pk}/replay/", timeout=5).json()
+    offset = requests.get(f"{stack.url}/api/v1/livestreams/{stream.pk}/replay/chat/",
+                          timeout=5).json()["results"][0]["offset"]
+    assert replay["status"] == "ready" and 0 < offset < replay["duration"], (offset, replay)
+    log = watch.locator("[data-replay-chat] [data-chat-log]")
+    watch.click("[data-replay-start]")
+    watch.wait_for_function("document.querySelector('[data-video]').currentTime > 0.2", timeout=20000)
+    expect(log).not_to_contain_text("what a night")
+    # Seeking jumps the chat: past the message it shows, back before it, it is gone again.
+    watch.evaluate(f"document.querySelector('[data-video]').currentTime = {(offset + replay['duration']) / 2}")
+    expect(log).to_contain_text("what a night", timeout=5000)
+    watch.evaluate("document.querySelector('[data-video]').currentTime = 0.1")
+    expect(log).not_to_contain_text("what a night", timeout=5000)

@@ -117,7 +117,9 @@ def test_a_720p_broadcast_with_the_720p_preset_is_served_as_a_ladder_while_live(
     segment_url = master_url.rsplit("/", 1)[0] + "/360p/" + _segments(out / "360p" / "index.m3u8")[-1]
     segment = requests.get(segment_url, timeout=5)
     assert segment.status_code == 200 and segment.headers["Content-Type"] == "video/mp2t" and len(segment.content) > 1000
-    # FFmpeg's log sits next to the outputs and is not served.
+    # FFmpeg's log, progress file and pidfile live outside the served folder (and would not be served).
+    assert (transcoder.work_dir / "ffmpeg.log").is_file() and (transcoder.work_dir / "relay.pid").is_file()
+    assert not [p.name for p in out.rglob("*") if p.suffix in {".log", ".pid", ".txt"}]
     assert requests.get(master_url.rsplit("/", 1)[0] + "/ffmpeg.log", timeout=5).status_code == 404
 
     # The first grabbed frame became the stream's picture (the artist chose none), served at /media/ too.

@@ -50,7 +50,7 @@ def alive(pid: int | None, ticks: int | None) -> bool:
 
 
 def pids_writing_to(path: Path) -> set[int]:
-    """Every process whose command line names `path` (a relay's own output directory)."""
+    """Every process whose command line names `path` (a relay's own work folder: its -progress file)."""
     found = set()
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -76,7 +76,7 @@ def wait_live(stream: Stream, timeout: float = 15) -> Stream:
 def relays_env(media_server, settings, tmp_path):
     """Relays read from the test nginx and write under a temporary media root. Every process a
     relay recorded (`known`, plus the rows at teardown) is killed at the end."""
-    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT, settings.RELAYS_WORK_ROOT = tmp_path / "media", tmp_path / "work"
     settings.RELAYS_INPUT_URL = media_server.rtmp_url + "/{playback_id}"
     settings.RELAYS_BACKOFF_BASE = 1.0
     settings.RELAYS_RECORD_SEGMENT_SECONDS = 1
@@ -85,7 +85,7 @@ def relays_env(media_server, settings, tmp_path):
         yield known
     finally:
         known |= {(p, t) for p, t in Relay.objects.exclude(pid=None).values_list("pid", "start_ticks")}
-        for pidfile in (tmp_path / "media").glob("relays/*/*/relay.pid"):
+        for pidfile in (tmp_path / "work").glob("*/*/relay.pid"):
             try:
                 pid, ticks = (int(x) for x in pidfile.read_text().split())
                 known.add((pid, ticks))
@@ -120,7 +120,7 @@ def test_a_killed_relay_runs_again_within_10s_and_the_restart_is_counted(relays_
     remember(relays_env, restarted)
     assert restarted.restart_count == 1
     assert alive(restarted.pid, restarted.start_ticks) and not alive(recorder.pid, recorder.start_ticks)
-    assert pids_writing_to(restarted.output_dir) == {restarted.pid}
+    assert pids_writing_to(restarted.work_dir) == {restarted.pid}
     # The other relay of the stream was not disturbed.
     same = relay(stream, "thumbnail")
     assert (same.pid, same.restart_count) == (thumbnailer.pid, 0) and alive(same.pid, same.start_ticks)
@@ -158,7 +158,7 @@ def test_a_stream_that_ends_while_its_relays_start_or_back_off_leaves_no_process
         relays_reconcile()
         time.sleep(0.2)
     assert list(Relay.objects.filter(stream=stream).exclude(pid=None)) == []
-    assert not pids_writing_to(Path(django_settings.MEDIA_ROOT) / "relays" / str(stream.pk))
+    assert not pids_writing_to(Path(django_settings.RELAYS_WORK_ROOT) / str(stream.pk))
 
 
 def _reconcile_in_a_new_process(env_settings) -> None:
@@ -169,14 +169,15 @@ def _reconcile_in_a_new_process(env_settings) -> None:
         "import sys, django\n"
         "from django.conf import settings\n"
         "settings.DATABASES['default']['NAME'] = sys.argv[1]\n"
-        "settings.MEDIA_ROOT, settings.RELAYS_INPUT_URL = sys.argv[2], sys.argv[3]\n"
+        "settings.MEDIA_ROOT, settings.RELAYS_WORK_ROOT, settings.RELAYS_INPUT_URL = sys.argv[2:5]\n"
         "django.setup()\n"
         "from streaming.relays import relays_reconcile\n"
         "relays_reconcile()\n"
     )
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
-    subprocess.run([sys.executable, "-c", script, connection.settings_dict["NAME"], str(env_settings.MEDIA_ROOT),
-                    env_settings.RELAYS_INPUT_URL], cwd=REPO, env=env, check=True, timeout=30)
+    args = [connection.settings_dict["NAME"], str(env_settings.MEDIA_ROOT), str(env_settings.RELAYS_WORK_ROOT),
+            env_settings.RELAYS_INPUT_URL]
+    subprocess.run([sys.executable, "-c", script, *args], cwd=REPO, env=env, check=True, timeout=30)
 
 
 @pytest.mark.integration
@@ -198,14 +199,14 @@ def test_a_new_supervisor_adopts_the_running_relays_and_never_doubles_them(relay
     for kind, before in first.items():
         now = relay(stream, kind)
         assert (now.pid, now.start_ticks, now.restart_count) == (before.pid, before.start_ticks, 0)
-        assert pids_writing_to(now.output_dir) == {now.pid}
+        assert pids_writing_to(now.work_dir) == {now.pid}
 
     # A crash between spawn and commit loses the pid from the row: the pidfile still names it.
     Relay.objects.filter(stream=stream, kind="record").update(pid=None, start_ticks=None)
     relays_reconcile()
     recorder = relay(stream, "record")
     assert (recorder.pid, recorder.start_ticks) == (first["record"].pid, first["record"].start_ticks)
-    assert pids_writing_to(recorder.output_dir) == {recorder.pid}
+    assert pids_writing_to(recorder.work_dir) == {recorder.pid}
 
 
 @pytest.mark.integration
@@ -221,7 +222,8 @@ def test_a_killed_celery_worker_is_replaced_and_every_relay_runs_again_never_twi
     wait_live(stream)
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.local", "DJANGO_LOG_LEVEL": "WARNING",
            "DATABASE_URL": database_url_for(connection), "REDIS_URL": redis_server,
-           "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT), "RELAYS_INPUT_URL": settings.RELAYS_INPUT_URL,
+           "DJANGO_MEDIA_ROOT": str(settings.MEDIA_ROOT),
+           "RELAYS_WORK_ROOT": str(settings.RELAYS_WORK_ROOT), "RELAYS_INPUT_URL": settings.RELAYS_INPUT_URL,
            "RELAYS_RECONCILE_INTERVAL": "0.5", "MEDIA_SERVER": "nginx-rtmp",
            "NGINX_CONTROL_URL": settings.NGINX_CONTROL_URL, "INGEST_RECONNECT_WINDOW": "2"}
 
@@ -243,7 +245,7 @@ def test_a_killed_celery_worker_is_replaced_and_every_relay_runs_again_never_twi
         relays = list(Relay.objects.filter(stream=stream).select_related("stream"))
         remember(relays_env, *relays)
         for r in relays:
-            most_at_once = max(most_at_once, len(pids_writing_to(r.output_dir)))
+            most_at_once = max(most_at_once, len(pids_writing_to(r.work_dir)))
         return (len(relays) == 2 and all(r.state == Relay.State.RUNNING and alive(r.pid, r.start_ticks)
                                          and (since is None or r.heartbeat_at > since) for r in relays) and relays)
 
@@ -278,7 +280,7 @@ def test_a_killed_celery_worker_is_replaced_and_every_relay_runs_again_never_twi
 
 def written(relay: Relay) -> float:
     """Seconds of media the relay's FFmpeg reports having written so far."""
-    return ffmpeg.read_progress(relay.output_dir / "progress.log").get("out_time_ms", 0) / 1_000_000
+    return ffmpeg.read_progress(relay.work_dir / "progress.log").get("out_time_ms", 0) / 1_000_000
 
 
 def _extinf_total(playlist: Path) -> tuple[float, list[str]]:
@@ -412,7 +414,7 @@ def test_a_destination_that_refuses_the_connection_fails_alone_with_ffmpegs_reas
     assert failed.output_dir.name == f"restream-{nowhere.pk}"
     assert failed.consecutive_failures == 3 and failed.pid is None
     assert "Connection refused" in failed.failure_reason, failed.failure_reason
-    for text in (failed.failure_reason, failed.error_tail, (failed.output_dir / "ffmpeg.log").read_text()):
+    for text in (failed.failure_reason, failed.error_tail, (failed.work_dir / "ffmpeg.log").read_text()):
         assert secret not in text
     # The broadcast and its other relays carried on untouched.
     stream.refresh_from_db()
@@ -444,7 +446,7 @@ def test_a_restream_copies_the_broadcast_to_another_rtmp_service(relays_env, enc
         running = reconcile_until(lambda: (r := restream_relay(stream, destination)).state == Relay.State.RUNNING and r,
                                   timeout=15, message="restream running")
         remember(relays_env, running)
-        assert pids_writing_to(running.output_dir) == {running.pid}
+        assert pids_writing_to(running.work_dir) == {running.pid}
 
         # The other service receives the copy: its own HLS of "copy-key", at the source's size.
         playlist = service.hls_dir / "copy-key.m3u8"

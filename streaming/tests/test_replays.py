@@ -193,7 +193,7 @@ def _ready(stream, tmp_path, **fields) -> Replay:
 
 @pytest.fixture
 def media(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.MEDIA_ROOT, settings.RELAYS_WORK_ROOT = tmp_path / "media", tmp_path / "work"
     return tmp_path
 
 
@@ -302,17 +302,19 @@ def test_replay_chat_gives_offsets_from_the_start_in_order(client_for, fan, medi
 # --- cleanup -------------------------------------------------------------------------------------------
 
 @pytest.mark.django_db
-def test_media_cleanup_removes_the_folders_of_deleted_streams_only(media):
+def test_media_cleanup_removes_the_folders_of_deleted_streams_only(media, settings):
     kept, gone = StreamFactory(), StreamFactory()
-    root = media / "media"
+    root, work = media / "media", Path(settings.RELAYS_WORK_ROOT)
     for stream in (kept, gone):
         (root / "relays" / str(stream.pk) / "record").mkdir(parents=True)
         (root / "relays" / str(stream.pk) / "record" / "rec_000000.ts").write_bytes(b"x" * 10)
         (root / "replays" / str(stream.pk)).mkdir(parents=True)
+        (work / str(stream.pk) / "record").mkdir(parents=True)
     (root / "replays" / "not-a-stream").mkdir()
     gone_id = gone.pk
     gone.delete()
     removed = media_cleanup()
-    assert sorted(removed) == sorted([str(root / "relays" / str(gone_id)), str(root / "replays" / str(gone_id))])
+    assert sorted(removed) == sorted(str(folder / str(gone_id)) for folder in (root / "relays", root / "replays", work))
     assert (root / "relays" / str(kept.pk)).is_dir() and (root / "replays" / str(kept.pk)).is_dir()
+    assert (work / str(kept.pk)).is_dir()
     assert (root / "replays" / "not-a-stream").is_dir()

@@ -27,6 +27,19 @@ function setStatus(status, extra = "") {
   statusEl.hidden = status === "live" && !extra; // the LIVE badge says it
 }
 
+// The stream's replay was published while this page was open: offer it (the server renders the
+// replay player and its chat replay, so a reload is the whole switch).
+function replayReady() {
+  const overlay = document.querySelector("[data-overlay]");
+  if (!overlay || document.querySelector("[data-replay-ready]")) return;
+  const kicker = overlay.querySelector(".overlay-kicker");
+  if (kicker) kicker.textContent = "The replay is ready";
+  const link = Object.assign(document.createElement("a"), { className: "btn", href: location.pathname, textContent: "Watch the replay" });
+  link.dataset.replayReady = "";
+  const detail = overlay.querySelector("[data-overlay-detail]");
+  detail?.replaceChildren("Watch the show again, with its chat. ", link);
+}
+
 whenHlsReady(() => {
   const player = createPlayer(playerRoot);
   window.__player = player;
@@ -67,13 +80,15 @@ whenHlsReady(() => {
       setStatus("ended");
       if (viewerWrap) viewerWrap.hidden = true;
       document.querySelector("[data-live-badge]")?.remove();
-      player.ended(event.reason && event.reason !== "ended" ? `The stream ended (${event.reason}). Thanks for watching!` : "Thanks for watching!");
+      const thanks = event.reason && event.reason !== "ended" ? `The stream ended (${event.reason}). Thanks for watching!` : "Thanks for watching!";
+      player.ended(config.record ? `${thanks} The replay appears here once it is ready.` : thanks);
     })
     .on("stream:status", (event) => {
       status = event.status;
       setStatus(event.status);
       if (event.status === "preparing") player.waiting("Getting ready", "The artist is setting up. The video starts here by itself.");
       if (event.status === "cancelled") player.waiting("Cancelled", "This show will not take place.");
+      if (event.status === "archived") replayReady();
     })
     .on("stream:settings", (event) => {
       // A transcode ladder started or stopped: its master playlist replaces the source (or back).
