@@ -14,11 +14,6 @@ const ERRORS = {
   reactions_disabled: "Reactions are off.",
 };
 
-function hueOf(name) {
-  let h = 0;
-  for (const c of name) h = (h * 31 + c.codePointAt(0)) % 360;
-  return h;
-}
 
 /** Append `text` to `parent`, turning http(s) URLs into safe links. */
 export function appendLinkified(parent, text) {
@@ -41,6 +36,32 @@ export function appendLinkified(parent, text) {
     last = match.index + href.length;
   }
   parent.append(document.createTextNode(text.slice(last)));
+}
+
+function hueOf(name) {
+  let h = 0;
+  for (const c of name) h = (h * 31 + c.codePointAt(0)) % 360;
+  return h;
+}
+
+/** One chat message as a log line: the author (coloured, the artist marked) and the linkified text.
+ * Shared by the live chat and the chat replay. */
+export function messageElement(message, config) {
+  const li = document.createElement("li");
+  li.className = "chat-msg";
+  li.dataset.messageId = message.id;
+  const user = message.user || {};
+  const who = document.createElement("span");
+  who.className = "who";
+  who.style.setProperty("--hue", hueOf(user.username || "?"));
+  who.textContent = user.display_name || user.username || "someone";
+  who.title = `@${user.username || ""}`;
+  if (user.username && user.username === config.artistUsername) who.classList.add("is-artist");
+  const body = document.createElement("span");
+  body.className = "text";
+  appendLinkified(body, message.text || "");
+  li.append(who, body);
+  return li;
 }
 
 export function createChat(root, { realtime, config }) {
@@ -86,21 +107,8 @@ export function createChat(root, { realtime, config }) {
   }
 
   function render(message) {
-    const li = document.createElement("li");
-    li.className = "chat-msg";
-    li.dataset.messageId = message.id;
-    const user = message.user || {};
-    const who = document.createElement("span");
-    who.className = "who";
-    who.style.setProperty("--hue", hueOf(user.username || "?"));
-    who.textContent = user.display_name || user.username || "someone";
-    who.title = `@${user.username || ""}`;
-    if (user.username && user.username === config.artistUsername) who.classList.add("is-artist");
-    if (user.username && user.username === config.username) li.classList.add("mine");
-    const body = document.createElement("span");
-    body.className = "text";
-    appendLinkified(body, message.text || "");
-    li.append(who, body);
+    const li = messageElement(message, config);
+    if (message.user && message.user.username && message.user.username === config.username) li.classList.add("mine");
     if (canModerate) li.append(modButton(message));
     return li;
   }

@@ -2,10 +2,10 @@
 // player's module (an MP4 plays natively in <video>: no hls.js), a seek bar, and the chat replayed
 // in sync. Messages come from GET /api/v1/livestreams/<id>/replay/chat/, each with `offset` (seconds
 // from the stream's start, the video's time); a message shows once currentTime passes its offset,
-// and a seek re-renders the log as of the new time. Text goes in through the chat panel's
-// appendLinkified (textContent only). There is no chat input on a replay.
+// and a seek re-renders the log as of the new time. Messages are rendered by the chat panel's
+// messageElement (textContent only). There is no chat input on a replay.
 import { api, formatClock, readConfig } from "../util.js";
-import { appendLinkified } from "./chat.js";
+import { messageElement } from "./chat.js";
 import { createPlayer } from "./player.js";
 
 const MAX_SHOWN = 300;
@@ -15,29 +15,6 @@ const log = document.querySelector("[data-replay-chat] [data-chat-log]");
 const seek = playerRoot.querySelector("[data-replay-seek]");
 const timeEl = playerRoot.querySelector("[data-replay-time]");
 
-function hueOf(name) {
-  let h = 0;
-  for (const c of name) h = (h * 31 + c.codePointAt(0)) % 360;
-  return h;
-}
-
-function render(message) {
-  const li = document.createElement("li");
-  li.className = "chat-msg";
-  li.dataset.messageId = message.id;
-  const user = message.user || {};
-  const who = document.createElement("span");
-  who.className = "who";
-  who.style.setProperty("--hue", hueOf(user.username || "?"));
-  who.textContent = user.display_name || user.username || "someone";
-  who.title = `@${user.username || ""}`;
-  if (user.username && user.username === config.artistUsername) who.classList.add("is-artist");
-  const body = document.createElement("span");
-  body.className = "text";
-  appendLinkified(body, message.text || "");
-  li.append(who, body);
-  return li;
-}
 
 /** Chat messages by offset, and how many of them are on screen (a prefix of the list). */
 const messages = [];
@@ -75,11 +52,11 @@ function sync() {
   const empty = log.querySelector("[data-chat-empty]");
   if (target < shown || target - shown > MAX_SHOWN) {
     // Seeked back (or far forward): rebuild the log as of the new time.
-    log.replaceChildren(...messages.slice(Math.max(0, target - MAX_SHOWN), target).map(render));
+    log.replaceChildren(...messages.slice(Math.max(0, target - MAX_SHOWN), target).map((m) => messageElement(m, config)));
     if (!target && empty) log.append(empty);
   } else {
     if (empty) empty.remove();
-    log.append(...messages.slice(shown, target).map(render));
+    log.append(...messages.slice(shown, target).map((m) => messageElement(m, config)));
     while (log.children.length > MAX_SHOWN) log.firstElementChild.remove();
   }
   shown = target;
