@@ -18,6 +18,16 @@ class ApplicationError(Exception):
         self.extra = extra or {}
 
 
+def form_add_application_error(form, exc: ApplicationError) -> None:
+    """Show a service's refusal on the form that asked: per-field reasons on their fields, else the
+    message at the top."""
+    for field, errors in exc.extra.items():
+        for error in errors:
+            form.add_error(field if field in form.fields else None, error)
+    if not exc.extra:
+        form.add_error(None, exc.message)
+
+
 class TransitionError(ApplicationError):
     """An illegal status move: the resource is in a state that forbids it."""
 

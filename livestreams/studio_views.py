@@ -10,7 +10,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from config.exceptions import ApplicationError
+from config.exceptions import ApplicationError, form_add_application_error
 from livestreams import services
 from livestreams.forms import StreamDetailsForm, StreamForm, StreamSettingsForm
 from livestreams.models import Replay, Stream
@@ -46,11 +46,7 @@ def studio(request):
         try:
             stream = services.stream_create(artist=request.user, **form.service_fields())
         except ApplicationError as exc:
-            for field, errors in exc.extra.items():
-                for error in errors:
-                    form.add_error(field if field in form.fields else None, error)
-            if not exc.extra:
-                form.add_error(None, exc.message)
+            form_add_application_error(form, exc)
         else:
             messages.success(request, "Stream created. Your OBS settings are below.")
             return redirect("livestreams:control-room", stream_id=stream.pk)

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import time
+import uuid
 from datetime import datetime
 from pathlib import Path
 
@@ -205,20 +206,17 @@ def media_cleanup() -> list[str]:
     it removed."""
     media = Path(settings.MEDIA_ROOT)
     roots = [media / "relays", media / "replays", Path(settings.RELAYS_WORK_ROOT)]
-    folders = [p for root in roots if root.is_dir() for p in root.iterdir() if p.is_dir()]
-    known = {str(pk) for pk in Stream.objects.filter(pk__in=[_uuid_or_none(p.name) for p in folders
-                                                              if _uuid_or_none(p.name)]).values_list("pk", flat=True)}
-    removed = []
-    for folder in folders:
-        if _uuid_or_none(folder.name) and str(_uuid_or_none(folder.name)) not in known:
-            shutil.rmtree(folder, ignore_errors=True)
-            removed.append(str(folder))
-    return removed
+    # Folders are named by stream id; anything else under these roots is not ours to remove.
+    folders = {p: stream_id for root in roots if root.is_dir() for p in root.iterdir()
+               if p.is_dir() and (stream_id := _uuid_or_none(p.name))}
+    known = set(Stream.objects.filter(pk__in=set(folders.values())).values_list("pk", flat=True))
+    removed = [folder for folder, stream_id in folders.items() if stream_id not in known]
+    for folder in removed:
+        shutil.rmtree(folder, ignore_errors=True)
+    return [str(folder) for folder in removed]
 
 
-def _uuid_or_none(name: str):
-    import uuid
-
+def _uuid_or_none(name: str) -> uuid.UUID | None:
     try:
         return uuid.UUID(name)
     except ValueError:

@@ -11,7 +11,7 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from config.exceptions import ApplicationError
+from config.exceptions import ApplicationError, form_add_application_error
 from livestreams.selectors import stream_can_manage, stream_get
 from streaming import destinations as services
 from streaming.forms import RestreamDestinationForm, StreamDestinationsForm
@@ -28,14 +28,6 @@ def _own_destination(request, destination_id):
     if destination is None:
         raise Http404("No such destination.")
     return destination
-
-
-def _add_errors(form, exc: ApplicationError):
-    for field, errors in exc.extra.items():
-        for error in errors:
-            form.add_error(field if field in form.fields else None, error)
-    if not exc.extra:
-        form.add_error(None, exc.message)
 
 
 def _page(request, *, form, mode="list", destination=None, status=200):
@@ -55,7 +47,7 @@ def destinations(request):
             try:
                 destination = services.restream_destination_create(artist=request.user, **form.cleaned_data)
             except ApplicationError as exc:
-                _add_errors(form, exc)
+                form_add_application_error(form, exc)
             else:
                 messages.success(request, f"“{destination.name}” added. Pick it in a stream's control room to simulcast.")
                 return redirect("studio-destinations")
@@ -74,7 +66,7 @@ def destination_edit(request, destination_id):
             try:
                 services.restream_destination_update(destination=destination, data=form.cleaned_data)
             except ApplicationError as exc:
-                _add_errors(form, exc)
+                form_add_application_error(form, exc)
             else:
                 messages.success(request, "Destination saved.")
                 return redirect("studio-destinations")
