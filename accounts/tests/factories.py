@@ -31,3 +31,14 @@ class ChannelFactory(DjangoModelFactory):
     owner = factory.SubFactory(UserFactory, role=User.Role.ARTIST)
     slug = factory.Sequence(lambda n: f"channel-{n}")
     display_name = factory.Faker("name")
+
+
+def client_as(user=None, *, csrf=False):
+    """A Django test client, logged in as `user` (anonymous for None); csrf=True enforces CSRF checks
+    as a browser form post would meet them."""
+    from django.test import Client
+
+    client = Client(enforce_csrf_checks=csrf)
+    if user is not None:
+        client.force_login(user)
+    return client

@@ -9,18 +9,11 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.models import Follow
-from accounts.tests.factories import ArtistFactory, UserFactory
+from accounts.tests.factories import ArtistFactory, UserFactory, client_as
 from livestreams.models import Stream
 from livestreams.tests.factories import LiveStreamFactory, StreamFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def client_as(user=None, *, csrf=False) -> Client:
-    client = Client(enforce_csrf_checks=csrf)
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 @pytest.fixture

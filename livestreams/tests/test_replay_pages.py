@@ -6,21 +6,14 @@ from datetime import timedelta
 import pytest
 from django.conf import settings
 from django.db import connection
-from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
+from accounts.tests.factories import client_as
 from livestreams.models import ChatMessage, Replay, Stream
 from livestreams.tests.factories import StreamFactory
 
 pytestmark = pytest.mark.django_db
-
-
-def client_as(user=None, *, csrf=False) -> Client:
-    client = Client(enforce_csrf_checks=csrf)
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 @pytest.fixture

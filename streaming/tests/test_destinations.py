@@ -10,7 +10,7 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
-from accounts.tests.factories import ArtistFactory, UserFactory
+from accounts.tests.factories import ArtistFactory, UserFactory, client_as
 from livestreams.models import Stream
 from livestreams.tests.factories import LiveStreamFactory, StreamFactory
 from streaming.models import Relay, RestreamDestination
@@ -19,13 +19,6 @@ pytestmark = pytest.mark.django_db
 
 KEY = "live-sk-0123456789abcdefSECRET"  # long enough that masked_key (last 4) cannot leak it
 NEW_KEY = "rotated-key-9876543210zyxwNEW"
-
-
-def client_as(user=None, *, csrf=False) -> Client:
-    client = Client(enforce_csrf_checks=csrf)
-    if user is not None:
-        client.force_login(user)
-    return client
 
 
 def destination(artist, name="YouTube", key=KEY, **kwargs) -> RestreamDestination:

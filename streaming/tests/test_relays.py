@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from django.conf import settings as django_settings
@@ -292,7 +293,10 @@ def _extinf_total(playlist: Path) -> tuple[float, list[str]]:
 
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
-def test_a_recording_whose_recorder_was_killed_mid_stream_stays_playable(relays_env, encoder):
+def record_and_kill_the_recorder(relays_env, encoder, *, before: float, in_all: float) -> SimpleNamespace:
+    """A recorded broadcast whose recorder is killed -9 once `before` seconds are recorded; the
+    supervisor restarts it; the stream ends once the playlist holds `in_all` seconds. Returns the
+    stream, the playlist, both recorder rows and what each recorder reported having written."""
     stream = StreamFactory(record=True)
     encoder(stream.obs_stream_key)
     wait_live(stream)
@@ -301,7 +305,8 @@ def test_a_recording_whose_recorder_was_killed_mid_stream_stays_playable(relays_
     first = relay(stream, "record")
     remember(relays_env, first)
     playlist = first.output_dir / "recording.m3u8"
-    wait_until(lambda: playlist.exists() and _extinf_total(playlist)[0] >= 3, timeout=10, message="3 s recorded")
+    wait_until(lambda: playlist.exists() and _extinf_total(playlist)[0] >= before, timeout=10,
+               message=f"{before} s recorded")
     first_wrote = written(first)
     os.kill(first.pid, signal.SIGKILL)
 
@@ -309,10 +314,19 @@ def test_a_recording_whose_recorder_was_killed_mid_stream_stays_playable(relays_
         lambda: (r := relay(stream, "record")).state == Relay.State.RUNNING and r.pid != first.pid and r,
         timeout=10, message="recorder running again")
     remember(relays_env, second)
-    wait_until(lambda: _extinf_total(playlist)[0] >= 6, timeout=10, message="6 s recorded")
+    wait_until(lambda: _extinf_total(playlist)[0] >= in_all, timeout=10, message=f"{in_all} s recorded")
     second_wrote = written(second)
     stream_end(stream=stream)
     reconcile_until(lambda: relay(stream, "record").state == Relay.State.STOPPED, timeout=5, message="stopped")
+    return SimpleNamespace(stream=stream, playlist=playlist, first=first, second=second,
+                           first_wrote=first_wrote, second_wrote=second_wrote)
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_a_recording_whose_recorder_was_killed_mid_stream_stays_playable(relays_env, encoder):
+    run = record_and_kill_the_recorder(relays_env, encoder, before=3, in_all=6)
+    playlist, second = run.playlist, run.second
     assert not alive(second.pid, second.start_ticks)
 
     total, segments = _extinf_total(playlist)
@@ -325,7 +339,7 @@ def test_a_recording_whose_recorder_was_killed_mid_stream_stays_playable(relays_
         assert "codec_type=video" in probe.stdout and "codec_type=audio" in probe.stdout
     # What stays playable is what the two recorders had written (FFmpeg's own count, one report a
     # second), less the unfinished segment each lost to its kill: a few seconds at most.
-    recorded = first_wrote + second_wrote
+    recorded = run.first_wrote + run.second_wrote
     assert recorded - 4 <= total <= recorded + 1.5, (total, recorded)
     # The playlist as a whole opens too (what the replay step will read).
     whole = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "stream=codec_type", "-of", "csv=p=0",

@@ -2,8 +2,6 @@
 becomes a fast-start MP4 through the real FFmpeg; then the replay API and media cleanup."""
 
 import json
-import os
-import signal
 import subprocess
 import threading
 from datetime import timedelta
@@ -14,13 +12,11 @@ from django.conf import settings as django_settings
 from django.utils import timezone
 
 from livestreams.models import ChatMessage, Replay, Stream
-from livestreams.services import stream_end
 from livestreams.tests.factories import StreamFactory
 from streaming.models import Relay
 from streaming.replays import media_cleanup, replays_sweep
-from streaming.testing import wait_until
 from streaming.tests.test_relays import relays_env  # noqa: F401 (a fixture)
-from streaming.tests.test_relays import _extinf_total, reconcile_until, relay, remember, wait_live
+from streaming.tests.test_relays import _extinf_total, record_and_kill_the_recorder
 
 
 def _probe(path: Path) -> dict:
@@ -48,24 +44,9 @@ def _top_level_boxes(path: Path) -> list[str]:
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_a_recording_with_a_killed_recorder_becomes_a_fast_start_replay(relays_env, encoder, published_events):
-    stream = StreamFactory(record=True)
-    encoder(stream.obs_stream_key)
-    wait_live(stream)
-    reconcile_until(lambda: relay(stream, "record").state == Relay.State.RUNNING, timeout=15,
-                    message="recorder running")
-    first = relay(stream, "record")
-    remember(relays_env, first)
-    playlist = first.output_dir / "recording.m3u8"
-    wait_until(lambda: playlist.exists() and _extinf_total(playlist)[0] >= 2, timeout=10, message="2 s recorded")
-    os.kill(first.pid, signal.SIGKILL)
-    second = reconcile_until(
-        lambda: (r := relay(stream, "record")).state == Relay.State.RUNNING and r.pid != first.pid and r,
-        timeout=10, message="recorder running again")
-    remember(relays_env, second)
-    wait_until(lambda: _extinf_total(playlist)[0] >= 5, timeout=10, message="5 s recorded")
-    stream_end(stream=stream)
-    reconcile_until(lambda: relay(stream, "record").state == Relay.State.STOPPED, timeout=5, message="stopped")
-    recorded, _ = _extinf_total(playlist)
+    run = record_and_kill_the_recorder(relays_env, encoder, before=2, in_all=5)
+    stream = run.stream
+    recorded, _ = _extinf_total(run.playlist)
 
     assert replays_sweep() == [str(stream.pk)]
     assert replays_sweep() == []  # built once
